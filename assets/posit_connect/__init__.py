@@ -1,0 +1,177 @@
+"""dlt source for the Posit Connect Server API. Runs without any orchestrator:
+
+import dlt
+from assets.posit_connect import posit_connect_source
+
+dlt.pipeline("posit_connect_pipeline", destination="duckdb",
+             dataset_name="posit_connect_data").run(posit_connect_source())
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+from dlt.common.typing import TSecretStrValue
+from dlt.extract.resource import DltResource
+from requests import Response
+
+from assets._catalog import EndpointFailures, build_resources, make_resource
+from assets._http import (
+    AccessDenied,
+    AuthenticationFailed,
+    EndpointMissing,
+    ObjectGone,
+    RestApi,
+    ServerSettings,
+    SourceError,
+    redact_url,
+)
+from assets.posit_connect.auth import (
+    EXCHANGE_PATH,
+    ConnectKeyAuth,
+    exchange_failed,
+    exchange_form,
+    exchange_record,
+)
+from assets.posit_connect.settings import (
+    API_PREFIX,
+    CATALOG,
+    DEFAULT_MAX_CONCURRENCY,
+    ENDPOINTS,
+    SECTION,
+)
+
+URL_SETTING = (
+    "base_url under [sources.posit_connect_source] in .dlt/config.toml "
+    "(or SOURCES__POSIT_CONNECT_SOURCE__BASE_URL, or CONNECT_SERVER)"
+)
+KEY_SETTING = "SOURCES__POSIT_CONNECT_SOURCE__API_KEY (or CONNECT_API_KEY)"
+
+
+def api_base_url(server_url: str | None) -> str | None:
+    """Users give the server with or without `/__api__`; requests always go below it."""
+    if not server_url:
+        return server_url
+    server_url = server_url.strip().rstrip("/")
+    return server_url if server_url.endswith(API_PREFIX) else server_url + API_PREFIX
+
+
+def _error_text(response: Response) -> tuple[str, bool]:
+    """The server's own error message, and whether it came as Connect's JSON error body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200], False
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"]), True
+    return str(body)[:200], False
+
+
+class ConnectApi(RestApi):
+    api_name = "Posit Connect"
+
+    def __init__(self, server: ServerSettings, api_key: str | None):
+        super().__init__(server, CATALOG)
+        self.api_key = api_key
+        self.exchanges: list[dict[str, Any]] = []
+        self._version: str | None = None
+
+    def make_auth(self) -> ConnectKeyAuth:
+        return ConnectKeyAuth(self.api_key, self._exchange_session_token)
+
+    def _exchange_session_token(self, session_token: str) -> str:
+        response = self.client.session.post(
+            self.base_url + EXCHANGE_PATH, data=exchange_form(session_token)
+        )
+        if response.status_code != 200:
+            raise exchange_failed(self.base_url, response.status_code, _error_text(response)[0])
+        answer = response.json()
+        self.exchanges.append(exchange_record(answer))
+        return answer["access_token"]
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            try:
+                response = self.client.session.get(self.base_url + "/server_settings")
+                self._version = response.json().get("version") or "unknown"
+            except Exception:  # the version only decorates an error message
+                self._version = "unknown"
+        return self._version
+
+    def describe_error(self, endpoint: Any, response: Response) -> SourceError:
+        status = response.status_code
+        error, is_connect_error = _error_text(response)
+        request = f"{response.request.method} {redact_url(response.url)}"
+        if status == 401:
+            return AuthenticationFailed(
+                f"Posit Connect at {self.base_url} rejected the API key (HTTP 401: {error}). "
+                f"Set a valid key in {KEY_SETTING}."
+            )
+        if status == 403:
+            return AccessDenied(
+                f"{endpoint.table}: the API key may not read {request} (HTTP 403: {error}). "
+                f"This table needs {endpoint.requires or 'a key with more privileges'}; "
+                f"set such a key in {KEY_SETTING}, or leave the table out of the selection."
+            )
+        if status == 404 and is_connect_error:
+            return ObjectGone(f"{endpoint.table}: {request} no longer exists.")
+        if status == 404:
+            return EndpointMissing(
+                f"{endpoint.table}: Posit Connect at {self.base_url} (version {self.version}) "
+                f"has no {request}. This table needs "
+                f"{endpoint.requires or 'a newer Posit Connect'}; upgrade the server or leave "
+                "the table out of the selection."
+            )
+        return SourceError(
+            f"{endpoint.table}: {request} failed with HTTP {status} ({error}) after retries."
+        )
+
+
+@dlt.source(section=SECTION, name="posit_connect")
+def posit_connect_source(
+    base_url: str | None = None,
+    api_key: TSecretStrValue | None = None,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    start_date: str | None = None,
+    request_timeout: float = 60.0,
+    ca_bundle: str | None = None,
+    allow_insecure_http: bool = False,
+    failures: Any = None,
+) -> list[DltResource]:
+    """Posit Connect tables (see `settings.ENDPOINTS`).
+
+    Args:
+        base_url: the server, with or without /__api__ (falls back to CONNECT_SERVER).
+        api_key: a Connect API key (falls back to CONNECT_API_KEY, then to credential
+            exchange of CONNECT_CONTENT_SESSION_TOKEN).
+        max_concurrency: parallel per-item requests for fan-out tables.
+        start_date: RFC3339 lower bound for the first load of event tables (default: all).
+        request_timeout: seconds per request; retries follow dlt's [runtime] settings.
+        ca_bundle: path to a CA bundle for servers with a private CA (TLS is always verified).
+        allow_insecure_http: allow http:// to a host other than this machine.
+        failures: an `EndpointFailures` that collects tables the key may not read, so the
+            other tables still load; without one, such a table fails the whole run.
+    """
+    server = ServerSettings(
+        base_url=api_base_url(base_url or os.environ.get("CONNECT_SERVER")) or "",
+        setting=URL_SETTING,
+        ca_bundle=ca_bundle,
+        allow_insecure_http=allow_insecure_http,
+        timeout=request_timeout,
+    )
+    api = ConnectApi(server, api_key or os.environ.get("CONNECT_API_KEY"))
+    resources = build_resources(api, ENDPOINTS, failures, max_concurrency, start_date)
+
+    def oauth_credentials() -> Iterator[dict[str, Any]]:
+        _ = api.client.auth.key  # resolves the key, exchanging the session token if needed
+        yield from api.exchanges
+
+    resources.append(make_resource(CATALOG["oauth_credentials"], oauth_credentials, failures))
+    return resources
+
+
+__all__ = ["EndpointFailures", "posit_connect_source"]

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Set up and run the project with nothing but Python 3.11+ and pip on the machine.
+
+    python3 tasks.py load     # set up, then load every table of every API through Dagster
+    python3 tasks.py test     # set up, then run the test suite
+    python3 tasks.py dev      # set up, then start `dagster dev` (UI on http://127.0.0.1:3000)
+    python3 tasks.py setup    # only create .venv from uv.lock
+
+Standard library only: it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TOOLS = ROOT / ".tools"
+VENV = ROOT / ".venv"
+UV_VERSION = "0.13.8"
+
+
+def _bin(env: Path, name: str) -> str:
+    return str(env / ("Scripts" if os.name == "nt" else "bin") / name)
+
+
+def run(*command: str, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(command), flush=True)
+    completed = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    if completed.returncode:
+        sys.exit(completed.returncode)
+
+
+def setup() -> None:
+    """Install uv in .tools/, then the locked dependencies in .venv/ (idempotent, fast)."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before the venv exists
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
+    uv = _bin(TOOLS, "uv")
+    if not Path(uv).exists():
+        venv.create(TOOLS, with_pip=True)
+        run(_bin(TOOLS, "python"), "-m", "pip", "install", "-q", f"uv=={UV_VERSION}")
+    run(
+        uv,
+        "sync",
+        "--frozen",
+        "--python",
+        sys.executable,
+        env={"UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": str(VENV)},
+    )
+
+
+def python(*args: str) -> None:
+    run(_bin(VENV, "python"), *args, env={"RUNTIME__DLTHUB_TELEMETRY": "false"})
+
+
+COMMANDS = {
+    "setup": lambda args: None,
+    "load": lambda args: python("-m", "tools.load_all", *args),
+    "test": lambda args: python("-m", "pytest", *args),
+    "dev": lambda args: python("-m", "tools.load_all", "--dev", *args),
+    "lint": lambda args: (
+        run(_bin(VENV, "ruff"), "format", "--check", "."),
+        run(_bin(VENV, "ruff"), "check", "."),
+    ),
+}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    setup()
+    COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Shared fixtures: every test gets its own DuckDB dir, dlt data dir and Dagster home, and
+no credentials leak in from the developer's shell."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.registry import SourceInfo
+
+CREDENTIAL_ENV_PREFIXES = ("SOURCES__", "DESTINATION__", "CONNECT_", "OSCAR_")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith(CREDENTIAL_ENV_PREFIXES) or name == "LOAD_DESTINATION":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DUCKDB_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # Retries stay on (they are under test) but back off quickly.
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_RETRY_DELAY", "2")
+    return tmp_path
+
+
+@pytest.fixture
+def posit_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    from simulators.posit_connect import PositConnectSimulator
+
+    with PositConnectSimulator(content=40, users=25, visits=300, audit_logs=120) as sim:
+        monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", sim.url)
+        monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", sim.api_key)
+        yield sim
+
+
+def duckdb_file(info: SourceInfo) -> Path:
+    from assets.destinations import duckdb_path
+
+    return duckdb_path(info)
+
+
+def query(info: SourceInfo, sql: str) -> list[tuple]:
+    """Run `sql` read-only against the API's DuckDB file, with its dataset as search path."""
+    with duckdb.connect(str(duckdb_file(info)), read_only=True) as con:
+        con.execute(f"SET schema = '{info.dataset_name}'")
+        return con.execute(sql).fetchall()
+
+
+def current_count(info: SourceInfo, table: str) -> int:
+    endpoint = info.catalog[table]
+    return query(info, f"SELECT count(*) FROM {table} WHERE {endpoint.current_filter}")[0][0]

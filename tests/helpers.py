@@ -1,0 +1,36 @@
+"""What the acceptance tests do the way a user does: materialise through Dagster."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dagster import AssetKey, DagsterInstance, ExecuteInJobResult, materialize
+
+from assets.registry import SourceInfo
+from orchestration.definitions import build_definitions
+
+
+def materialize_api(
+    info: SourceInfo,
+    tables: Sequence[str] | None = None,
+    instance: DagsterInstance | None = None,
+) -> ExecuteInJobResult:
+    """Materialise `tables` (default: all) of one API in-process, like the UI's button."""
+    defs = build_definitions()
+    api_assets = [a for a in defs.assets if any(k.path[0] == info.name for k in a.keys)]
+    selection = [AssetKey([info.name, t]) for t in tables] if tables else None
+    return materialize(
+        api_assets,
+        selection=selection,
+        resources=defs.resources,
+        instance=instance or DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def materialized_tables(result: ExecuteInJobResult) -> set[str]:
+    return {
+        event.asset_key.path[-1]
+        for event in result.get_asset_materialization_events()
+        if event.asset_key is not None
+    }
