@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dagster import AssetKey, DagsterInstance, ExecuteInJobResult, materialize
+from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
 
 from assets.registry import SourceInfo
 from orchestration.definitions import build_definitions
@@ -14,7 +14,7 @@ def materialize_api(
     info: SourceInfo,
     tables: Sequence[str] | None = None,
     instance: DagsterInstance | None = None,
-) -> ExecuteInJobResult:
+) -> ExecuteInProcessResult:
     """Materialise `tables` (default: all) of one API in-process, like the UI's button."""
     defs = build_definitions()
     api_assets = [a for a in defs.assets if any(k.path[0] == info.name for k in a.keys)]
@@ -28,7 +28,7 @@ def materialize_api(
     )
 
 
-def materialized_tables(result: ExecuteInJobResult) -> set[str]:
+def materialized_tables(result: ExecuteInProcessResult) -> set[str]:
     return {
         event.asset_key.path[-1]
         for event in result.get_asset_materialization_events()

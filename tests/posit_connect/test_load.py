@@ -1,0 +1,135 @@
+"""Acceptance: the posit_connect group materialised through Dagster against the simulator."""
+
+from __future__ import annotations
+
+from assets.registry import POSIT_CONNECT
+from tests.conftest import current_count, query
+from tests.helpers import materialize_api, materialized_tables
+
+ALL_TABLES = set(POSIT_CONNECT.catalog)
+# oauth_credentials records credential exchanges; with an API key configured there are none.
+LOADED_WITH_KEY = ALL_TABLES - {"oauth_credentials"}
+
+
+def assert_matches_server(sim) -> None:
+    for table, expected in sim.expected_counts().items():
+        assert current_count(POSIT_CONNECT, table) == expected, table
+
+
+def test_first_run_loads_every_table_with_the_servers_rows(posit_sim):
+    result = materialize_api(POSIT_CONNECT)
+
+    assert result.success
+    assert materialized_tables(result) == ALL_TABLES
+    assert_matches_server(posit_sim)
+
+
+def test_rerun_adds_no_rows_and_makes_a_constant_number_of_requests(posit_sim):
+    materialize_api(POSIT_CONNECT)
+    rows_before = {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY}
+    posit_sim.reset_counters()
+
+    assert materialize_api(POSIT_CONNECT).success
+
+    rows_after = {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY}
+    assert rows_after == rows_before
+    requests = posit_sim.stats()["requests"]
+    assert requests.get("GET /__api__/v1/content/{guid}", 0) == 0
+    assert requests.get("GET /__api__/v1/content/{guid}/permissions", 0) == 0
+    # content, 2 oauth, users, groups, tags, 1 per group for members, 3 event tables
+    assert requests["total"] == 9 + len(posit_sim.data.groups)
+
+
+def test_next_run_loads_exactly_what_changed_on_the_server(posit_sim):
+    materialize_api(POSIT_CONNECT)
+    posit_sim.mutate("add_content", {"n": 3})
+    updated = posit_sim.mutate("update_content", {"n": 2})
+    deleted = posit_sim.mutate("delete_content", {"n": 1})
+    posit_sim.mutate("add_visits", {"n": 25})
+    posit_sim.mutate("add_audit_logs", {"n": 7})
+    posit_sim.reset_counters()
+
+    assert materialize_api(POSIT_CONNECT).success
+
+    requests = posit_sim.stats()["requests"]
+    assert requests["GET /__api__/v1/content/{guid}"] == 5  # 3 new + 2 redeployed
+    assert_matches_server(posit_sim)
+    deleted_guid = deleted["deleted"][0]
+    (marked,) = query(
+        POSIT_CONNECT,
+        f"SELECT count(*) FROM content_item WHERE guid = '{deleted_guid}' "
+        "AND deleted_time IS NOT NULL AND _dlt_valid_to IS NULL",
+    )[0]
+    assert marked == 1
+    # the deleted item's last version is kept, retired, in content
+    (kept,) = query(
+        POSIT_CONNECT,
+        f"SELECT count(*) FROM content WHERE guid = '{deleted_guid}' AND _dlt_valid_to IS NOT NULL",
+    )[0]
+    assert kept == 1
+    updated_guid = updated["updated"][0]
+    versions = query(POSIT_CONNECT, f"SELECT count(*) FROM content WHERE guid = '{updated_guid}'")
+    assert versions[0][0] == 2
+
+
+def test_ids_are_strings_and_times_are_utc_timestamps(posit_sim):
+    materialize_api(POSIT_CONNECT)
+
+    types = dict(
+        query(
+            POSIT_CONNECT,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'content_visits'",
+        )
+    )
+    assert types["bundle_id"] == "VARCHAR"
+    assert types["rendering_id"] == "VARCHAR"
+    assert types["time"] == "TIMESTAMP WITH TIME ZONE"
+    content_types = dict(
+        query(
+            POSIT_CONNECT,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'content'",
+        )
+    )
+    assert content_types["bundle_id"] == "VARCHAR"
+    assert content_types["last_deployed_time"] == "TIMESTAMP WITH TIME ZONE"
+
+
+def test_a_publisher_key_fails_only_the_admin_tables_and_says_which_role(posit_sim, monkeypatch):
+    monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", posit_sim.publisher_key)
+
+    result = materialize_api(POSIT_CONNECT)
+
+    assert not result.success
+    assert "audit_logs" not in materialized_tables(result)
+    assert {"content", "content_item", "users", "content_visits"} <= materialized_tables(result)
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message
+    assert "audit_logs" in message
+    assert "administrator" in message
+
+
+def test_an_old_server_fails_only_the_oauth_tables_and_names_the_version(posit_sim):
+    posit_sim.mutate("set_version", {"version": "2023.06.0"})
+
+    result = materialize_api(POSIT_CONNECT)
+
+    assert not result.success
+    loaded = materialized_tables(result)
+    assert "oauth_integrations" not in loaded
+    assert "content" in loaded
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message
+    assert "2023.06.0" in message
+    assert "2024.03.0" in message
+
+
+def test_an_item_deleted_between_list_and_detail_is_skipped_not_fatal(posit_sim):
+    guid = posit_sim.data.content[0]["guid"]
+    posit_sim.add_fault(kind="status", status=404, route=f"/v1/content/{guid}$")
+
+    result = materialize_api(POSIT_CONNECT, ["content_item"])
+
+    assert result.success
+    assert current_count(POSIT_CONNECT, "content_item") == len(posit_sim.data.content) - 1
