@@ -46,6 +46,7 @@ class Endpoint:
     # events: the time column the cursor follows and the request parameter that starts from it
     cursor: str | None = None
     cursor_param: str | None = None
+    end_param: str | None = None
     descending: bool = False
     # fanout: the parent list and which of its fields triggers a re-fetch
     parent: str | None = None
@@ -233,19 +234,29 @@ def rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
+class EventWindow:
+    """Which events to load. Without `end`: incrementally from the last run (or `start` on the
+    first). With `end`: exactly [start, end], a backfill that leaves the incremental cursor
+    alone; rows already loaded are not duplicated (insert-only merge on the key)."""
+
+    start: str | None = None
+    end: str | None = None
+
+
 def build_resources(
     api: Any,
     endpoints: Iterable[Endpoint],
     failures: EndpointFailures | None,
     max_concurrency: int,
-    start_date: str | None,
+    window: EventWindow,
 ) -> list[DltResource]:
     """One dlt resource per catalog entry whose mode is generic (not ``custom``)."""
     builders = {"snapshot": _snapshot_rows, "fanout": _fanout_rows, "events": _event_rows}
     resources = []
     for endpoint in endpoints:
         if endpoint.mode in builders:
-            rows = builders[endpoint.mode](api, endpoint, max_concurrency, start_date)
+            rows = builders[endpoint.mode](api, endpoint, max_concurrency, window)
             resources.append(make_resource(endpoint, rows, failures))
     return resources
 
@@ -278,14 +289,17 @@ def _fanout_rows(
 
 
 def _event_rows(
-    api: Any, endpoint: Endpoint, _max_concurrency: int, start_date: str | None
+    api: Any, endpoint: Endpoint, _max_concurrency: int, window: EventWindow
 ) -> Callable[..., Iterator[Any]]:
-    initial = parse_timestamp(start_date) if start_date else None
+    start = parse_timestamp(window.start) if window.start else None
+    end = parse_timestamp(window.end) if window.end else None
 
     def rows(
         since: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
             endpoint.cursor or "",
-            initial_value=initial,
+            initial_value=start,
+            end_value=end,
+            range_end="closed",
             row_order="desc" if endpoint.descending else "asc",
             on_cursor_value_missing="include",
         ),
@@ -293,6 +307,8 @@ def _event_rows(
         params = {}
         if endpoint.cursor_param and since.last_value:
             params[endpoint.cursor_param] = rfc3339(since.last_value)
+        if endpoint.end_param and end:
+            params[endpoint.end_param] = rfc3339(end)
         for page in api.pages(endpoint, params=params):
             yield [coerce_row(endpoint, r) for r in page]
 

@@ -134,6 +134,10 @@ class Simulator:
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
         self._routes.append((method, re.compile(f"^{pattern}$"), template, handler))
 
+    def clear_routes(self) -> None:
+        """Forget every route, e.g. before registering the set of another server version."""
+        self._routes = []
+
     def not_found(self, request: Request) -> Response:
         return text(404, "404 page not found")
 
@@ -237,7 +241,7 @@ class Simulator:
         self._httpd = _Server((self.host, self.port), _Handler)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"{self.name}-sim", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name=f"{self.name}-sim", daemon=True
         )
         self._thread.start()
         return self

@@ -18,7 +18,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 from requests import Response
 
-from assets._catalog import EndpointFailures, build_resources, make_resource
+from assets._catalog import EndpointFailures, EventWindow, build_resources, make_resource
 from assets._http import (
     AccessDenied,
     AuthenticationFailed,
@@ -137,6 +137,7 @@ def posit_connect_source(
     api_key: TSecretStrValue | None = None,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     start_date: str | None = None,
+    end_date: str | None = None,
     request_timeout: float = 60.0,
     ca_bundle: str | None = None,
     allow_insecure_http: bool = False,
@@ -150,6 +151,8 @@ def posit_connect_source(
             exchange of CONNECT_CONTENT_SESSION_TOKEN).
         max_concurrency: parallel per-item requests for fan-out tables.
         start_date: RFC3339 lower bound for the first load of event tables (default: all).
+        end_date: with it, event tables load exactly [start_date, end_date] (a backfill) and
+            the incremental cursor is left as it was.
         request_timeout: seconds per request; retries follow dlt's [runtime] settings.
         ca_bundle: path to a CA bundle for servers with a private CA (TLS is always verified).
         allow_insecure_http: allow http:// to a host other than this machine.
@@ -164,7 +167,9 @@ def posit_connect_source(
         timeout=request_timeout,
     )
     api = ConnectApi(server, api_key or os.environ.get("CONNECT_API_KEY"))
-    resources = build_resources(api, ENDPOINTS, failures, max_concurrency, start_date)
+    resources = build_resources(
+        api, ENDPOINTS, failures, max_concurrency, EventWindow(start_date, end_date)
+    )
 
     def oauth_credentials() -> Iterator[dict[str, Any]]:
         _ = api.client.auth.key  # resolves the key, exchanging the session token if needed

@@ -12,7 +12,7 @@ DEFAULT_MAX_CONCURRENCY = 12
 
 ADMIN = "an administrator's API key (user_role administrator)"
 PUBLISHER = "an API key of a publisher or administrator"
-OAUTH_VERSION = "Posit Connect 2024.03.0 or later, the first with OAuth integrations"
+OAUTH_VERSION = "Posit Connect 2024.08.0 or later, the first with OAuth integrations"
 
 CONTENT_TIMESTAMPS = ("created_time", "last_deployed_time")
 CONTENT_IDS = ("guid", "id", "bundle_id", "owner_guid")
@@ -207,6 +207,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=(ROW_KEY_COLUMN,),
         cursor="time",
         cursor_param="from",
+        end_param="to",
         requires=PUBLISHER,
         description=(
             "Content visits (GET /v1/instrumentation/content/visits, incremental from the last "
@@ -225,6 +226,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=(ROW_KEY_COLUMN,),
         cursor="started",
         cursor_param="from",
+        end_param="to",
         requires=PUBLISHER,
         description=(
             "Shiny app sessions (GET /v1/instrumentation/shiny/usage, incremental): one row per "

@@ -122,7 +122,7 @@ def test_an_old_server_fails_only_the_oauth_tables_and_names_the_version(posit_s
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.message
     assert "2023.06.0" in message
-    assert "2024.03.0" in message
+    assert "2024.08.0" in message
 
 
 def test_an_item_deleted_between_list_and_detail_is_skipped_not_fatal(posit_sim):

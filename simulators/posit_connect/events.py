@@ -1,0 +1,154 @@
+"""Append-only event logs (audit logs, content visits, Shiny sessions) and keyset paging.
+
+Busy Connect servers hold millions of visits, and benchmarks page through a million of them,
+so a log keeps its rows in typed columns (a few bytes a row instead of a dict) and builds the
+JSON objects of one page only. Rows are sorted by time and only ever appended, so a row's
+position never changes: that position is the keyset cursor, stable while new events arrive,
+and a page costs O(log n + limit) whatever the filters.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+NO_INDEX = -1  # "no content" / "anonymous user" in the int columns
+
+
+@dataclass(frozen=True)
+class KeysetQuery:
+    """One keyset page request, already validated: cursors are row positions."""
+
+    limit: int
+    ascending: bool = True
+    next_position: int | None = None
+    previous_position: int | None = None
+    start_us: int | None = None
+    end_us: int | None = None
+    content_index: int | None = None
+    empty: bool = False  # a filter that no row can match (e.g. min_data_version above 1)
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """Positions of one page in output order, and the cursors to the pages either side."""
+
+    positions: list[int]
+    next_position: int | None
+    previous_position: int | None
+
+
+class EventLog:
+    """Events in columns, sorted by time, only ever appended to.
+
+    Columns: `times` (epoch microseconds), `content` and `user` (indexes into the simulator's
+    lists, NO_INDEX when absent) and `bits` (per-row random bits from which the row's other
+    fields are derived, so they need no storage of their own).
+    """
+
+    def __init__(self) -> None:
+        self.times = array("q")
+        self.content = array("i")
+        self.user = array("i")
+        self.bits = array("Q")
+        # Positions per content index, built on the first `content_guid` filter: most runs
+        # never filter, and building it costs a pass over every row.
+        self._by_content: dict[int, array] | None = None
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def extend(
+        self,
+        times: Sequence[int],
+        content: Sequence[int],
+        user: Sequence[int],
+        bits: Sequence[int],
+    ) -> None:
+        if not times:
+            return
+        if self.times and times[0] < self.times[-1]:
+            raise ValueError("events must be appended in time order")
+        first_new = len(self.times)
+        self.times.extend(times)
+        self.content.extend(content)
+        self.user.extend(user)
+        self.bits.extend(bits)
+        if self._by_content is not None:
+            self._index_content(first_new)
+
+    @property
+    def last_time(self) -> int | None:
+        return self.times[-1] if self.times else None
+
+    def page(self, query: KeysetQuery) -> KeysetPage:
+        """The rows `query` asks for; see `_slice_bounds` for how cursors move."""
+        if query.empty:
+            return KeysetPage([], None, None)
+        view = self._view(query.content_index)
+        low, high = self._time_window(view, query.start_us, query.end_us)
+        start, stop = _slice_bounds(view, low, high, query)
+        positions = list(view[start:stop])
+        more_below, more_above = start > low, stop < high
+        if not query.ascending:
+            positions.reverse()
+            more_below, more_above = more_above, more_below
+        if not positions:
+            return KeysetPage([], None, None)
+        return KeysetPage(
+            positions,
+            next_position=positions[-1] if more_above else None,
+            previous_position=positions[0] if more_below else None,
+        )
+
+    # -- internals ---------------------------------------------------------------
+    def _view(self, content_index: int | None) -> Sequence[int]:
+        """The sorted row positions a query may return, before the time window."""
+        if content_index is None:
+            return range(len(self.times))
+        if self._by_content is None:
+            self._by_content = {}
+            self._index_content(0)
+        return self._by_content.get(content_index, array("i"))
+
+    def _index_content(self, first_position: int) -> None:
+        assert self._by_content is not None
+        by_content = self._by_content
+        for position in range(first_position, len(self.content)):
+            content_index = self.content[position]
+            positions = by_content.get(content_index)
+            if positions is None:
+                positions = by_content[content_index] = array("i")
+            positions.append(position)
+
+    def _time_window(
+        self, view: Sequence[int], start_us: int | None, end_us: int | None
+    ) -> tuple[int, int]:
+        """Indexes into `view` of the rows with start_us <= time <= end_us (both inclusive)."""
+        first = 0 if start_us is None else bisect_left(self.times, start_us)
+        after_last = len(self.times) if end_us is None else bisect_right(self.times, end_us)
+        return bisect_left(view, first), bisect_left(view, after_last)
+
+
+def _slice_bounds(view: Sequence[int], low: int, high: int, query: KeysetQuery) -> tuple[int, int]:
+    """The [start, stop) slice of `view` (within [low, high)) that the page covers.
+
+    `next` continues in the output order and `previous` goes back against it; with neither,
+    an ascending page starts at the oldest row and a descending one at the newest. The cursor
+    row itself was on the page the client already has, so it is excluded.
+    """
+    if query.next_position is not None:
+        cursor, towards_newer = query.next_position, query.ascending
+    elif query.previous_position is not None:
+        cursor, towards_newer = query.previous_position, not query.ascending
+    elif query.ascending:
+        return low, min(high, low + query.limit)
+    else:
+        return max(low, high - query.limit), high
+    if towards_newer:
+        start = bisect_right(view, cursor, low, high)
+        return start, min(high, start + query.limit)
+    stop = bisect_left(view, cursor, low, high)
+    return max(low, stop - query.limit), stop

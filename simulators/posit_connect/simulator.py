@@ -1,0 +1,541 @@
+"""A Posit Connect server API simulator over real HTTP, for tests, the demo and benchmarks.
+
+It answers the routes the loader and posit-sdk call with the shapes, paging styles, errors and
+version differences of the real server (see the project's api notes). State lives in
+`ConnectData`; this module is the HTTP face: routing, keys and roles, caching, the control
+plane's `mutate`, and what tests check against (`expected_counts`, `secrets`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from simulators._server import Handler, Request, Response, Simulator
+
+from . import timestamps as ts
+from .data import ConnectData, Sizes
+from .errors import ApiError, bad_request, forbidden, json_error, not_found, unauthorized
+from .events import EventLog
+from .paging import (
+    AUDIT_LOG_STYLE,
+    INSTRUMENTATION_STYLE,
+    KeysetStyle,
+    bool_arg,
+    keyset_envelope,
+    page_number_envelope,
+    parse_keyset_query,
+)
+
+API = "/__api__"
+ADMIN = frozenset({"administrator"})
+PUBLISHERS = frozenset({"administrator", "publisher"})
+
+# The first server version that has a route; older servers answer it with the router's plain
+# `404 page not found`, as for any unknown path. Routes not listed exist on every version the
+# simulator claims to be. OAuth arrived in 2024.08.0: posit-sdk guards `Client.oauth` with
+# `@requires("2024.08.0")`.
+OAUTH_SINCE = "2024.08.0"
+ROUTE_MIN_VERSION: dict[str, str] = {
+    f"{API}/v1/oauth/integrations": OAUTH_SINCE,
+    f"{API}/v1/oauth/integrations/{{guid}}": OAUTH_SINCE,
+    f"{API}/v1/oauth/integrations/credentials": OAUTH_SINCE,
+    f"{API}/v1/oauth/sessions": OAUTH_SINCE,
+    f"{API}/v1/oauth/sessions/{{guid}}": OAUTH_SINCE,
+}
+# Reachable without an API key: the version probe, and the credential exchange, which content
+# running on Connect performs with nothing but its session token.
+PUBLIC_PATHS = frozenset({f"{API}/server_settings", f"{API}/v1/oauth/integrations/credentials"})
+
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
+SUBJECT_TOKEN_TYPES = frozenset(
+    {"urn:posit:connect:content-session-token", "urn:posit:connect:user-session-token"}
+)
+API_KEY_TOKEN_TYPE = "urn:posit:connect:api-key"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+TOKEN_LIFETIME_S = 3600
+CONTENT_INCLUDES = frozenset({"owner", "tags"})
+KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """'2024.08.0' -> (2024, 8, 0); suffixes such as '-dev+12' are ignored."""
+    parts = []
+    for part in version.split("-")[0].split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def _random_key(rng: random.Random, prefix: str = "sim", length: int = 32) -> str:
+    return prefix + "".join(rng.choice(KEY_ALPHABET) for _ in range(length - len(prefix)))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _session_token(rng: random.Random, content_guid: str) -> str:
+    """A JWT-shaped content session token, as Connect gives running content."""
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = _b64url(json.dumps({"sub": content_guid, "iss": "posit-connect-sim"}).encode())
+    return f"{header}.{claims}.{_b64url(rng.randbytes(32))}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    template: str
+    handler: Callable[[Request], Response]
+    roles: frozenset[str] | None = None  # None: any valid key
+
+
+class PositConnectSimulator(Simulator):
+    """Posit Connect's server API (`/__api__/...`) with deterministic, seeded data."""
+
+    name = "posit_connect"
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        content: int = 50,
+        users: int = 30,
+        groups: int = 5,
+        visits: int = 500,
+        shiny_sessions: int = 200,
+        audit_logs: int = 300,
+        oauth_integrations: int = 3,
+        oauth_sessions: int = 6,
+        version: str = "2025.09.0",
+        latency_ms: float = 0.0,
+        seed: int = 0,
+    ):
+        super().__init__(host, port, latency_ms)
+        # Guards the data; the base's `_lock` guards counters, so a slow content
+        # serialisation never stalls requests that only need to be counted.
+        self._data_lock = threading.RLock()
+        self.seed = seed
+        self.version = version
+        sizes = Sizes(
+            content, users, groups, visits, shiny_sessions, audit_logs,
+            oauth_integrations, oauth_sessions,
+        )  # fmt: skip
+        self.data = ConnectData(sizes, seed, ts.now_us(), self.url)
+
+        key_rng = random.Random(f"{seed}/keys")
+        self.api_key = _random_key(key_rng)
+        self.publisher_key = _random_key(key_rng)
+        self.viewer_key = _random_key(key_rng)
+        first_content = self.data.content[0]["guid"] if self.data.content else ""
+        self.content_session_token = _session_token(key_rng, first_content)
+        # Tokens handed out by the credential exchange: a new one each call, yet reproducible.
+        self._token_rng = random.Random(f"{seed}/issued-tokens")
+        self.issued_tokens: list[str] = []
+        # API key -> index of its user (0 admin, 1 publisher, 2 viewer: see ConnectData).
+        self._key_owner: dict[str, int] = {
+            self.api_key: 0,
+            self.publisher_key: 1,
+            self.viewer_key: 2,
+        }
+        # Serialised `GET /v1/content` per `include` set: it can be tens of MB.
+        self._content_json: dict[tuple[str, ...], bytes] = {}
+        self._register_routes()
+
+    # -- routing ----------------------------------------------------------------------
+    def _endpoints(self) -> list[Endpoint]:
+        v1 = f"{API}/v1"
+        return [
+            Endpoint("GET", f"{API}/server_settings", self._server_settings),
+            Endpoint("GET", f"{v1}/user", self._current_user),
+            Endpoint("GET", f"{v1}/content", self._content_list),
+            Endpoint("GET", f"{v1}/content/{{guid}}", self._content_item),
+            Endpoint("GET", f"{v1}/content/{{guid}}/permissions", self._content_permissions),
+            Endpoint("GET", f"{v1}/content/{{guid}}/tags", self._content_tags),
+            Endpoint("GET", f"{v1}/oauth/integrations", self._integrations, PUBLISHERS),
+            Endpoint("GET", f"{v1}/oauth/integrations/{{guid}}", self._integration, PUBLISHERS),
+            Endpoint("POST", f"{v1}/oauth/integrations/credentials", self._exchange_credentials),
+            Endpoint("GET", f"{v1}/oauth/sessions", self._oauth_sessions),
+            Endpoint("GET", f"{v1}/oauth/sessions/{{guid}}", self._oauth_session),
+            Endpoint("GET", f"{v1}/users", self._users),
+            Endpoint("GET", f"{v1}/users/{{guid}}", self._user),
+            Endpoint("GET", f"{v1}/groups", self._groups),
+            Endpoint("GET", f"{v1}/groups/{{guid}}", self._group),
+            Endpoint("GET", f"{v1}/groups/{{guid}}/members", self._group_members),
+            Endpoint("GET", f"{v1}/tags", self._tags),
+            Endpoint("GET", f"{v1}/tags/{{id}}", self._tag),
+            Endpoint("GET", f"{v1}/audit_logs", self._audit_logs, ADMIN),
+            Endpoint("GET", f"{v1}/instrumentation/content/visits", self._visits, PUBLISHERS),
+            Endpoint("GET", f"{v1}/instrumentation/shiny/usage", self._shiny_usage, PUBLISHERS),
+        ]
+
+    def _register_routes(self) -> None:
+        """(Re)build the route table for the current version.
+
+        Rebinding (not clearing) the list lets requests in flight finish on the old table.
+        """
+        self.clear_routes()
+        for endpoint in self._endpoints():
+            if self.has_route(endpoint.template):
+                self.route(endpoint.method, endpoint.template, self._guarded(endpoint))
+
+    def has_route(self, template: str) -> bool:
+        """Whether a server of this version has `template` (see ROUTE_MIN_VERSION)."""
+        since = ROUTE_MIN_VERSION.get(template)
+        return since is None or version_tuple(self.version) >= version_tuple(since)
+
+    def _guarded(self, endpoint: Endpoint) -> Handler:
+        """The handler behind the role check, turning `ApiError`s into JSON error responses."""
+
+        def serve(request: Request) -> Response:
+            try:
+                if endpoint.roles is not None and self._role(request) not in endpoint.roles:
+                    raise forbidden()
+                return endpoint.handler(request)
+            except ApiError as error:
+                return error.response()
+
+        return serve
+
+    # -- auth and errors ----------------------------------------------------------------
+    def authenticate(self, request: Request) -> Response | None:
+        if request.path in PUBLIC_PATHS:
+            return None
+        if self._caller_index(request) is None:
+            return unauthorized().response()
+        return None
+
+    def _caller_index(self, request: Request) -> int | None:
+        scheme, _, key = (request.header("authorization") or "").partition(" ")
+        if scheme.lower() != "key":
+            return None
+        return self._key_owner.get(key.strip())
+
+    def _caller(self, request: Request) -> dict:
+        index = self._caller_index(request)
+        if index is None:
+            raise unauthorized()
+        return self.data.users[index]
+
+    def _role(self, request: Request) -> str:
+        return self._caller(request)["user_role"]
+
+    def error_response(self, status: int, message: str) -> Response:
+        return json_error(status, message)
+
+    def _origin(self, request: Request) -> str:
+        """Scheme and authority for absolute paging links, as the client addressed us."""
+        host = request.header("host")
+        return f"http://{host}" if host else self.url
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> PositConnectSimulator:
+        super().start()
+        with self._data_lock:
+            self.data.set_server_url(self.url)  # the port is known only now
+            self._content_json.clear()
+        return self
+
+    # -- handlers: server and current user ---------------------------------------------------
+    def _server_settings(self, request: Request) -> Response:
+        return Response(
+            200,
+            {
+                "version": self.version,
+                "build": f"v{self.version}",
+                "about": f"Posit Connect v{self.version}",
+                "hostname": "connect.example.org",
+                "authentication": {
+                    "name": "LDAP",
+                    "notice": "",
+                    "handles_credentials": True,
+                    "unique_usernames": True,
+                    "name_editable_by_user": False,
+                },
+                "license": {"tier": "enterprise", "is-expired": False, "users": 1000},
+                "runtimes": ["R", "Python", "Quarto"],
+                "default_content_list_view": "expanded",
+                "viewer_kiosk": False,
+            },
+        )
+
+    def _current_user(self, request: Request) -> Response:
+        return Response(200, self._caller(request))
+
+    # -- handlers: content -----------------------------------------------------------------
+    def _includes(self, request: Request) -> tuple[str, ...]:
+        requested = (request.arg("include") or "").split(",")
+        return tuple(sorted(CONTENT_INCLUDES.intersection(name.strip() for name in requested)))
+
+    def _content_view(self, item: dict, includes: Sequence[str]) -> dict:
+        if not includes:
+            return item
+        view = dict(item)
+        if "owner" in includes:
+            owner = self.data.users[self.data.user_index[item["owner_guid"]]]
+            view["owner"] = {
+                key: owner[key] for key in ("guid", "username", "first_name", "last_name")
+            }
+        if "tags" in includes:
+            view["tags"] = self.data.content_tags[item["guid"]]
+        return view
+
+    def _content_list(self, request: Request) -> Response:
+        includes = self._includes(request)
+        owner_guid, name = request.arg("owner_guid"), request.arg("name")
+        with self._data_lock:
+            if owner_guid is None and name is None:
+                return Response(200, self._cached_content_json(includes))
+            items = [
+                self._content_view(item, includes)
+                for item in self.data.live_content()
+                if owner_guid in (None, item["owner_guid"]) and name in (None, item["name"])
+            ]
+        return Response(200, items)
+
+    def _cached_content_json(self, includes: tuple[str, ...]) -> bytes:
+        cached = self._content_json.get(includes)
+        if cached is None:
+            items = [self._content_view(item, includes) for item in self.data.live_content()]
+            cached = self._content_json[includes] = json.dumps(
+                items, separators=(",", ":")
+            ).encode()
+        return cached
+
+    def _live_content(self, request: Request) -> dict:
+        item = self.data.find_live_content(request.path_params["guid"])
+        if item is None:
+            raise not_found()
+        return item
+
+    def _content_item(self, request: Request) -> Response:
+        with self._data_lock:
+            return Response(
+                200, self._content_view(self._live_content(request), self._includes(request))
+            )
+
+    def _content_permissions(self, request: Request) -> Response:
+        with self._data_lock:
+            return Response(200, self.data.permissions[self._live_content(request)["guid"]])
+
+    def _content_tags(self, request: Request) -> Response:
+        with self._data_lock:
+            return Response(200, self.data.content_tags[self._live_content(request)["guid"]])
+
+    # -- handlers: OAuth ---------------------------------------------------------------------
+    def _integrations(self, request: Request) -> Response:
+        return Response(200, self.data.integrations)
+
+    def _integration(self, request: Request) -> Response:
+        return Response(200, _find(self.data.integrations, "guid", request.path_params["guid"]))
+
+    def _visible_sessions(self, request: Request, everyone: bool) -> list[dict]:
+        caller = self._caller(request)
+        if everyone and caller["user_role"] == "administrator":  # others see only their own
+            return self.data.oauth_sessions
+        return [s for s in self.data.oauth_sessions if s["user_guid"] == caller["guid"]]
+
+    def _oauth_sessions(self, request: Request) -> Response:
+        return Response(200, self._visible_sessions(request, bool_arg(request, "all", False)))
+
+    def _oauth_session(self, request: Request) -> Response:
+        sessions = self._visible_sessions(request, everyone=True)
+        return Response(200, _find(sessions, "guid", request.path_params["guid"]))
+
+    def _exchange_credentials(self, request: Request) -> Response:
+        """RFC 8693 token exchange: a content session token for an API key or access token."""
+        form = request.form()
+        if form.get("grant_type") != GRANT_TYPE:
+            raise bad_request(f"grant_type must be {GRANT_TYPE}")
+        if form.get("subject_token_type") not in SUBJECT_TOKEN_TYPES:
+            raise bad_request("unsupported subject_token_type")
+        if form.get("subject_token") != self.content_session_token:
+            raise unauthorized("The subject token is not valid.")
+        requested = form.get("requested_token_type") or ACCESS_TOKEN_TYPE
+        if requested == API_KEY_TOKEN_TYPE:
+            token, token_type = self._issue_visitor_key(), "Key"
+        elif requested == ACCESS_TOKEN_TYPE:
+            token, token_type = self._issue_access_token(form.get("audience")), "Bearer"
+        else:
+            raise bad_request(f"unsupported requested_token_type {requested!r}")
+        return Response(
+            200,
+            {
+                "access_token": token,
+                "issued_token_type": requested,
+                "token_type": token_type,
+                "expires_in": TOKEN_LIFETIME_S,
+            },
+        )
+
+    def _issue_visitor_key(self) -> str:
+        with self._data_lock:
+            key = _random_key(self._token_rng)
+            # It acts as the content's owner (the publisher), so the content can load data.
+            self._key_owner[key] = 1
+            self.issued_tokens.append(key)
+        return key
+
+    def _issue_access_token(self, audience: str | None) -> str:
+        if not self.data.integrations:
+            raise bad_request("no OAuth integration is associated with this content")
+        if audience is not None:
+            _find(self.data.integrations, "guid", audience, error=bad_request("unknown audience"))
+        with self._data_lock:
+            token = _random_key(self._token_rng, prefix="sim_at_", length=47)
+            self.issued_tokens.append(token)
+        return token
+
+    # -- handlers: users, groups, tags ---------------------------------------------------------
+    def _users(self, request: Request) -> Response:
+        prefix = (request.arg("prefix") or "").lower()
+        roles = set(filter(None, (request.arg("user_role") or "").split("|")))
+        users = [
+            user
+            for user in self.data.users
+            if (not prefix or _has_prefix(user, prefix, ("username", "first_name", "last_name")))
+            and (not roles or user["user_role"] in roles)
+        ]
+        return Response(200, page_number_envelope(users, request))
+
+    def _user(self, request: Request) -> Response:
+        return Response(200, _find(self.data.users, "guid", request.path_params["guid"]))
+
+    def _groups(self, request: Request) -> Response:
+        prefix = (request.arg("prefix") or "").lower()
+        groups = [g for g in self.data.groups if not prefix or _has_prefix(g, prefix, ("name",))]
+        return Response(200, page_number_envelope(groups, request))
+
+    def _group(self, request: Request) -> Response:
+        return Response(200, _find(self.data.groups, "guid", request.path_params["guid"]))
+
+    def _group_members(self, request: Request) -> Response:
+        members = self.data.group_members.get(request.path_params["guid"])
+        if members is None:
+            raise not_found()
+        return Response(200, page_number_envelope([self.data.users[i] for i in members], request))
+
+    def _tags(self, request: Request) -> Response:
+        name, parent_id = request.arg("name"), request.arg("parent_id")
+        tags = [
+            tag
+            for tag in self.data.tags
+            if name in (None, tag["name"]) and parent_id in (None, tag["parent_id"])
+        ]
+        return Response(200, tags)
+
+    def _tag(self, request: Request) -> Response:
+        return Response(200, _find(self.data.tags, "id", request.path_params["id"]))
+
+    # -- handlers: keyset-paged event logs ---------------------------------------------------
+    def _audit_logs(self, request: Request) -> Response:
+        return self._keyset(request, self.data.audit, self.data.render_audit, AUDIT_LOG_STYLE)
+
+    def _visits(self, request: Request) -> Response:
+        return self._keyset(
+            request, self.data.visits, self.data.render_visit, INSTRUMENTATION_STYLE
+        )
+
+    def _shiny_usage(self, request: Request) -> Response:
+        return self._keyset(request, self.data.shiny, self.data.render_shiny, INSTRUMENTATION_STYLE)
+
+    def _keyset(
+        self,
+        request: Request,
+        log: EventLog,
+        render: Callable[[int], dict],
+        style: KeysetStyle,
+    ) -> Response:
+        query = parse_keyset_query(request, style, self.data.content_index.get)
+        with self._data_lock:  # a consistent page even while `mutate` appends events
+            page = log.page(query)
+            results = [render(position) for position in page.positions]
+        body = keyset_envelope(results, page, query, request, style, self._origin(request))
+        return Response(200, body)
+
+    # -- control plane and test support -----------------------------------------------------------
+    def mutate(self, action: str, params: dict[str, Any]) -> Any:
+        """Change the server between runs; returns what changed (e.g. the guids)."""
+        if action == "set_version":
+            return self._set_version(str(params["version"]))
+        mutations: dict[str, Callable[[int, int], dict]] = {
+            "add_content": self.data.add_content,
+            "update_content": self.data.update_content,
+            "delete_content": lambda n, _now: self.data.delete_content(n),
+            "add_users": self.data.add_users,
+            "add_visits": self.data.add_visits,
+            "add_shiny_sessions": self.data.add_shiny_sessions,
+            "add_audit_logs": self.data.add_audit_logs,
+        }
+        if action not in mutations:
+            raise ValueError(
+                f"unknown action {action!r}; known: {sorted(mutations)} and set_version"
+            )
+        n = int(params.get("n", 1))
+        if n < 0:
+            raise ValueError("n must not be negative")
+        with self._data_lock:
+            result = mutations[action](n, ts.now_us())
+            if action.endswith("_content"):
+                self._content_json.clear()
+        return result
+
+    def _set_version(self, version: str) -> dict:
+        with self._data_lock:
+            previous, self.version = self.version, version
+            self._register_routes()
+        return {"previous": previous, "version": version}
+
+    @property
+    def deleted_content_guids(self) -> list[str]:
+        return list(self.data.deleted_guids)
+
+    def expected_counts(self) -> dict[str, int]:
+        """Rows a complete load should hold per table (deleted content excluded)."""
+        data = self.data
+        with self._data_lock:
+            live = data.live_content()
+            return {
+                "content": len(live),
+                "content_item": len(live),
+                "content_permissions": sum(len(data.permissions[item["guid"]]) for item in live),
+                "oauth_integrations": len(data.integrations),
+                "oauth_sessions": len(data.oauth_sessions),
+                "users": len(data.users),
+                "groups": len(data.groups),
+                "group_members": sum(len(members) for members in data.group_members.values()),
+                "tags": len(data.tags),
+                "audit_logs": len(data.audit),
+                "content_visits": len(data.visits),
+                "shiny_usage": len(data.shiny),
+            }
+
+    def secrets(self) -> list[str]:
+        """Every secret value this server knows: keys, session token, issued tokens."""
+        with self._data_lock:
+            return [
+                self.api_key,
+                self.publisher_key,
+                self.viewer_key,
+                self.content_session_token,
+                *self.issued_tokens,
+            ]
+
+
+def _find(items: Sequence[dict], key: str, value: str, error: ApiError | None = None) -> dict:
+    for item in items:
+        if item[key] == value:
+            return item
+    raise error or not_found()
+
+
+def _has_prefix(item: dict, prefix: str, fields: Sequence[str]) -> bool:
+    """Connect's `prefix` filter: case-insensitive, on any of the named fields."""
+    return any((item[name] or "").lower().startswith(prefix) for name in fields)
