@@ -65,10 +65,10 @@ def dagster_env() -> dict[str, str]:
 
 
 def print_row_counts() -> None:
-    print(f"\nRows per table now on the server side of {destination_name()}:")
+    print(f"\nCurrent rows per table in {destination_name()}:")
     for info in SOURCES:
         for table, count in current_row_counts(info).items():
-            shown = "not loaded" if count is None else f"{count:>8}"
+            shown = "no rows yet" if count is None else f"{count:>8}"
             print(f"  {info.name}/{table:<22} {shown}")
 
 

@@ -1,0 +1,81 @@
+"""The API key and every exchanged token are used, never stored: not in the DuckDB file, the
+dlt pipeline's working files and state, nor Dagster's event log."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+
+from assets.registry import POSIT_CONNECT
+from tests.conftest import duckdb_file, query
+from tests.helpers import materialize_api, materialized_tables
+
+
+def files_containing(root: Path, secrets: list[str]) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path}: {s[:6]}..." for s in secrets if s.encode() in data]
+    return found
+
+
+@pytest.fixture
+def persistent_instance():
+    with DagsterInstance.get() as instance:  # DAGSTER_HOME from the isolated_env fixture
+        yield instance
+
+
+def test_credential_exchange_loads_and_records_metadata_only(
+    posit_sim, monkeypatch, persistent_instance, isolated_env
+):
+    monkeypatch.delenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY")
+    monkeypatch.setenv("CONNECT_CONTENT_SESSION_TOKEN", posit_sim.content_session_token)
+
+    result = materialize_api(POSIT_CONNECT, instance=persistent_instance)
+
+    # the exchanged visitor key acts as the content's owner (a publisher): admin tables fail
+    assert {"content", "content_item", "oauth_credentials"} <= materialized_tables(result)
+    assert "audit_logs" not in materialized_tables(result)
+    assert len(posit_sim.issued_tokens) == 1
+    rows = query(
+        POSIT_CONNECT,
+        "SELECT issued_token_type, requested_token_type, expires_in, expires_at > exchanged_at "
+        "FROM oauth_credentials",
+    )
+    assert rows == [("urn:posit:connect:api-key", "urn:posit:connect:api-key", 3600, True)]
+    columns = {
+        c for (c,) in query(POSIT_CONNECT, "SELECT column_name FROM information_schema.columns")
+    }
+    assert "access_token" not in columns
+
+    secrets = posit_sim.secrets()
+    assert posit_sim.issued_tokens[0] in secrets
+    assert files_containing(duckdb_file(POSIT_CONNECT).parent, secrets) == []
+    assert files_containing(Path(os.environ["DLT_DATA_DIR"]), secrets) == []
+    assert files_containing(isolated_env / "dagster_home", secrets) == []
+
+
+def test_api_key_never_lands_anywhere(posit_sim, persistent_instance, isolated_env):
+    assert materialize_api(POSIT_CONNECT, instance=persistent_instance).success
+
+    assert list((isolated_env / "dagster_home").rglob("*.db"))  # the event log was written
+    for root in (duckdb_file(POSIT_CONNECT).parent, Path(os.environ["DLT_DATA_DIR"])):
+        assert files_containing(root, posit_sim.secrets()) == []
+    assert files_containing(isolated_env / "dagster_home", posit_sim.secrets()) == []
+
+
+def test_no_api_key_anywhere_is_one_clear_error(posit_sim, monkeypatch):
+    monkeypatch.delenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY")
+
+    result = materialize_api(POSIT_CONNECT)
+
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = str(failure.step_failure_data.error.to_string())
+    assert "SOURCES__POSIT_CONNECT_SOURCE__API_KEY" in message
+    assert "CONNECT_API_KEY" in message
+    assert posit_sim.stats()["requests"].get("total", 0) == 0
