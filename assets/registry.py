@@ -7,9 +7,22 @@ from dataclasses import dataclass
 
 from dlt.extract.source import DltSource
 
-from assets import posit_connect
+from assets import oscar, posit_connect
 from assets._catalog import Endpoint
+from assets.oscar import settings as oscar_settings
 from assets.posit_connect import settings as posit_settings
+
+
+@dataclass(frozen=True)
+class ChangeProbe:
+    """One cheap request that tells whether an API's primary list changed.
+
+    `versions()` returns {row key: version} for every row of `table` (Posit: content guid ->
+    last_deployed_time), reading its settings the way the source does; it raises a
+    SourceError (or a requests error) naming the server when it cannot answer."""
+
+    table: str
+    versions: Callable[[], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -21,10 +34,18 @@ class SourceInfo:
     pipeline_name: str
     dataset_name: str
     duckdb_file: str
+    # None: nothing tells cheaply what changed, so only the schedules refresh this API.
+    change_probe: ChangeProbe | None = None
+    # the source's credential arguments, blanked when it is built outside a run
+    credential_args: tuple[str, ...] = ()
 
     @property
     def catalog(self) -> dict[str, Endpoint]:
         return {endpoint.table: endpoint for endpoint in self.endpoints}
+
+    def offline_source(self) -> DltSource:
+        """The source built without reading any setting or credential (for asset specs)."""
+        return self.source(base_url="", **dict.fromkeys(self.credential_args, ""))
 
 
 POSIT_CONNECT = SourceInfo(
@@ -35,6 +56,19 @@ POSIT_CONNECT = SourceInfo(
     pipeline_name=posit_settings.PIPELINE_NAME,
     dataset_name=posit_settings.DATASET_NAME,
     duckdb_file=posit_settings.DUCKDB_FILE,
+    change_probe=ChangeProbe("content", posit_connect.content_versions),
+    credential_args=("api_key",),
 )
 
-SOURCES: tuple[SourceInfo, ...] = (POSIT_CONNECT,)
+OSCAR = SourceInfo(
+    name="oscar",
+    title="OSCAR",
+    source=oscar.oscar_source,
+    endpoints=oscar_settings.ENDPOINTS,
+    pipeline_name=oscar_settings.PIPELINE_NAME,
+    dataset_name=oscar_settings.DATASET_NAME,
+    duckdb_file=oscar_settings.DUCKDB_FILE,
+    credential_args=("username", "password", "bearer_token", "refresh_token"),
+)
+
+SOURCES: tuple[SourceInfo, ...] = (POSIT_CONNECT, OSCAR)

@@ -1,0 +1,206 @@
+"""dlt source for the OSCAR REST API (GRyCAP's serverless platform). Runs without any
+orchestrator:
+
+import dlt
+from assets.oscar import oscar_source
+
+dlt.pipeline("oscar_pipeline", destination="duckdb", dataset_name="oscar_data").run(oscar_source())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+from dlt.common.typing import TSecretStrValue
+from dlt.extract.resource import DltResource
+from requests import RequestException, Response
+
+from assets._catalog import Endpoint, EndpointFailures, EventWindow, build_resources
+from assets._http import (
+    AccessDenied,
+    AuthenticationFailed,
+    EndpointMissing,
+    ObjectGone,
+    RestApi,
+    ServerSettings,
+    SourceError,
+    progress_log,
+    redact_url,
+    validate_base_url,
+)
+from assets.oscar.auth import ENV, Credentials, OscarAuth, parse_scopes
+from assets.oscar.redact import redact
+from assets.oscar.settings import CATALOG, DEFAULT_MAX_CONCURRENCY, ENDPOINTS, SECTION
+
+URL_SETTING = (
+    f"base_url under [sources.oscar_source] in .dlt/config.toml (or {ENV}BASE_URL): the "
+    "cluster's ingress address"
+)
+# What gin answers for a route the server does not have; a known route's 404 is empty.
+ROUTE_MISSING = "404 page not found"
+
+
+class OscarApi(RestApi):
+    api_name = "OSCAR"
+
+    def __init__(self, server: ServerSettings, credentials: Credentials):
+        super().__init__(server, CATALOG)
+        self.credentials = credentials
+        self._version: str | None = None
+
+    def make_auth(self) -> OscarAuth:
+        return OscarAuth(self.credentials, self._renew_access_token)
+
+    def _renew_access_token(self) -> str:
+        """A fresh access token from the OIDC issuer (refresh_token grant); never stored."""
+        endpoint = validate_base_url(
+            self.credentials.token_endpoint, f"{ENV}TOKEN_ENDPOINT", self.server.allow_insecure_http
+        )
+        try:
+            response = self.client.session.post(
+                endpoint, data=self.credentials.refresh_form(), timeout=self.server.timeout
+            )
+        except RequestException as error:
+            raise SourceError(
+                f"The OIDC token endpoint {endpoint} could not be reached "
+                f"({type(error).__name__}); check {ENV}TOKEN_ENDPOINT."
+            ) from None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if response.status_code != 200 or not answer.get("access_token"):
+            reason = ": ".join(
+                str(answer[k]) for k in ("error", "error_description") if answer.get(k)
+            )
+            raise AuthenticationFailed(
+                f"The OIDC token endpoint {endpoint} would not renew the access token "
+                f"(HTTP {response.status_code}{': ' + reason[:200] if reason else ''}). The "
+                f"refresh token may have expired or been revoked: set a new {ENV}REFRESH_TOKEN, "
+                f"and check {ENV}CLIENT_ID is the client it was issued to."
+            )
+        return answer["access_token"]
+
+    def pages(
+        self,
+        endpoint: Endpoint,
+        path: str | None = None,
+        params: dict[str, Any] | None = None,
+        quiet: bool = False,
+    ) -> Iterator[list[Any]]:
+        """Every page, redacted before anyone else sees it."""
+        for page in super().pages(endpoint, path, params, quiet):
+            yield [redact(row) for row in page]
+
+    def optional_rows(self, table: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """An extra of newer servers: no rows where it is missing, forbidden or failing."""
+        try:
+            return [row for page in self.pages(self.catalog[table], params=params) for row in page]
+        except AuthenticationFailed:
+            raise
+        except SourceError as error:
+            progress_log.info("%s skipped: %s", table, error)
+            return []
+
+    @property
+    def version(self) -> str:
+        """The server's version (GET /system/info), for error messages only."""
+        if self._version is None:
+            self._version = "unknown"  # also stops a failing /system/info from recursing
+            try:
+                info = self._lists.get("cluster_info") or self.rows("cluster_info")
+                self._version = str(info[0].get("version") or "unknown")
+            except Exception:  # the version only decorates an error message
+                pass
+        return self._version
+
+    def describe_error(self, endpoint: Endpoint, response: Response) -> SourceError:
+        status = response.status_code
+        body = response.text.strip()[:200]
+        request = f"{response.request.method} {redact_url(response.url)}"
+        if status == 401:
+            return AuthenticationFailed(
+                f"OSCAR at {self.base_url} answered HTTP 401 to {request}: it rejected "
+                f"{self.credentials.rejected()}."
+            )
+        if status == 403:
+            return AccessDenied(
+                f"{endpoint.table}: the credentials may not read {request} (HTTP 403: {body}). "
+                "Use the deployment's Basic-auth account (username and password) to load "
+                "everything, or leave the table out of the selection."
+            )
+        if status == 404 and body == ROUTE_MISSING:
+            return EndpointMissing(
+                f"{endpoint.table}: OSCAR at {self.base_url} (version {self.version}) has no "
+                f"{request}. This table needs {endpoint.requires or 'a newer OSCAR'}; upgrade "
+                "the server or leave the table out of the selection."
+            )
+        if status == 404:
+            return ObjectGone(f"{endpoint.table}: {request} no longer exists.")
+        return SourceError(
+            f"{endpoint.table}: {request} failed with HTTP {status} ({body}) after retries."
+        )
+
+
+@dlt.source(section=SECTION, name="oscar")
+def oscar_source(
+    base_url: str | None = None,
+    username: str | None = None,
+    password: TSecretStrValue | None = None,
+    bearer_token: TSecretStrValue | None = None,
+    refresh_token: TSecretStrValue | None = None,
+    token_endpoint: str | None = None,
+    client_id: str | None = None,
+    scopes: Any = None,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    request_timeout: float = 60.0,
+    ca_bundle: str | None = None,
+    allow_insecure_http: bool = False,
+    failures: Any = None,
+) -> list[DltResource]:
+    """OSCAR tables (see `settings.ENDPOINTS`). Nothing is validated or requested until a
+    resource runs, so building the source needs no configuration and no network.
+
+    Args:
+        base_url: the cluster's ingress address, e.g. https://oscar.example.org.
+        username: HTTP Basic user (the deployment's OSCAR_USERNAME, `oscar` by default).
+        password: HTTP Basic password (the deployment's OSCAR_PASSWORD).
+        bearer_token: an OIDC access token (EGI Check-in), used as it is.
+        refresh_token: an OIDC refresh token; with it a fresh access token is requested from
+            `token_endpoint` for `client_id` at the start of every run.
+        token_endpoint: the issuer's token endpoint, e.g.
+            https://aai.egi.eu/auth/realms/egi/protocol/openid-connect/token.
+        client_id: the OIDC client the refresh token was issued to.
+        scopes: scopes to request (a list, or one space-separated string); oscar-python's
+            `openid email profile voperson_id eduperson_entitlement` by default.
+        max_concurrency: parallel `/system/logs/{service}` requests for `jobs`.
+        request_timeout: seconds per request; retries follow dlt's [runtime] settings.
+        ca_bundle: path to a CA bundle for a cluster with a private CA (TLS is always verified).
+        allow_insecure_http: allow http:// to a host other than this machine.
+        failures: an `EndpointFailures` that collects tables the server does not have or the
+            credentials may not read, so the other tables still load; without one, such a
+            table fails the whole run.
+    """
+    server = ServerSettings(
+        base_url=base_url or "",
+        setting=URL_SETTING,
+        ca_bundle=ca_bundle,
+        allow_insecure_http=allow_insecure_http,
+        timeout=request_timeout,
+    )
+    credentials = Credentials(
+        username=username,
+        password=password,
+        bearer_token=bearer_token,
+        refresh_token=refresh_token,
+        token_endpoint=token_endpoint,
+        client_id=client_id,
+        scopes=parse_scopes(scopes),
+    )
+    api = OscarApi(server, credentials)
+    return build_resources(api, ENDPOINTS, failures, max_concurrency, EventWindow())
+
+
+__all__ = ["EndpointFailures", "oscar_source"]
