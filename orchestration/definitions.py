@@ -1,25 +1,43 @@
-"""The code location: everything Dagster shows is assembled here."""
+"""The code location: everything Dagster shows is assembled here, from `SOURCES`."""
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import (
+    AssetSelection,
+    Definitions,
+    define_asset_job,
+    in_process_executor,
+    multiprocess_executor,
+)
 from dagster_dlt import DagsterDltResource
 
 from assets.registry import SOURCES
+from orchestration.checks import build_table_checks
 from orchestration.dlt_assets import build_api_assets
+from orchestration.schedules import build_refresh_schedules
+from orchestration.sensors import build_sensors
 from orchestration.settings import OrchestrationSettings
 
 
 def build_definitions(settings: OrchestrationSettings | None = None) -> Definitions:
     settings = settings or OrchestrationSettings.from_env()
-    api_assets = [build_api_assets(info, settings) for info in SOURCES]
     refresh_all = define_asset_job(
-        "refresh_all", selection=AssetSelection.all(), description="Every table of every API."
+        "refresh_all",
+        selection=AssetSelection.all(),
+        description="Every table of every API, the APIs in parallel (one DuckDB file each).",
+        executor_def=multiprocess_executor,
     )
+    cadence_jobs, schedules = build_refresh_schedules(SOURCES, settings)
     return Definitions(
-        assets=api_assets,
-        jobs=[refresh_all],
+        assets=[build_api_assets(info, settings) for info in SOURCES],
+        asset_checks=[build_table_checks(info) for info in SOURCES],
+        jobs=[refresh_all, *cadence_jobs],
+        schedules=schedules,
+        sensors=build_sensors(SOURCES, settings),
         resources={"dlt": DagsterDltResource()},
+        # A run of one API is a load and then its checks, one after the other: running them
+        # in the run's own process saves a Python start-up with every import per step.
+        executor=in_process_executor,
     )
 
 

@@ -8,15 +8,39 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster import AssetExecutionContext, AssetsDefinition, Failure, MetadataValue
-from dagster_dlt import DagsterDltResource, dlt_assets
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Backoff,
+    Failure,
+    Jitter,
+    MetadataValue,
+    RetryPolicy,
+    multi_asset,
+)
+from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 
 from assets._catalog import EndpointFailures
-from assets._http import progress_log
-from assets.destinations import destination_name, loader_file_format, make_pipeline
+from assets._http import (
+    AccessDenied,
+    AuthenticationFailed,
+    ConfigurationError,
+    EndpointMissing,
+    SourceError,
+    progress_log,
+)
+from assets.destinations import (
+    destination_name,
+    exclusive_load,
+    loader_file_format,
+    make_pipeline,
+)
 from assets.registry import SourceInfo
 from orchestration.settings import OrchestrationSettings
 from orchestration.translator import CatalogTranslator
+
+# Errors no retry can fix: a setting, a credential, a role or the server's version must change.
+NOT_RETRYABLE = (ConfigurationError, AuthenticationFailed, AccessDenied, EndpointMissing)
 
 
 class _ToDagsterLog(logging.Handler):
@@ -43,34 +67,71 @@ def progress_in_run_log(context: AssetExecutionContext) -> Iterator[None]:
 
 
 def writer_pool(info: SourceInfo) -> str:
-    """Runs that write the same DuckDB file queue on this pool (limit 1 in dagster.yaml)."""
+    """Steps that open the API's destination (loads and checks) queue on this pool, limit 1
+    in dagster.yaml: DuckDB allows one writing process per file."""
     return f"duckdb_{info.name}"
 
 
-def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> AssetsDefinition:
-    translator = CatalogTranslator(info, destination_name(), settings.owners)
+def refresh_retry_policy(settings: OrchestrationSettings) -> RetryPolicy | None:
+    """Retries a whole load after dlt's per-request retries gave up (an outage, a restart)."""
+    if settings.refresh_retries <= 0:
+        return None
+    return RetryPolicy(
+        max_retries=settings.refresh_retries,
+        delay=settings.refresh_retry_delay_seconds,
+        backoff=Backoff.EXPONENTIAL,
+        jitter=Jitter.PLUS_MINUS,
+    )
 
-    @dlt_assets(
+
+def source_error_in(error: BaseException) -> SourceError | None:
+    """The source's own error inside what dlt raised (it wraps extract errors twice)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SourceError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> AssetsDefinition:
+    # `@dlt_assets` is this multi_asset without a retry policy.
+    @multi_asset(
         # Built without credentials: the real source is made at run time, so a missing or
         # wrong setting shows as a failed run with a clear message, not a broken code location.
-        dlt_source=info.source(base_url="", api_key=""),
-        dlt_pipeline=make_pipeline(info),
+        specs=build_dlt_asset_specs(
+            dlt_source=info.offline_source(),
+            dlt_pipeline=make_pipeline(info),
+            dagster_dlt_translator=CatalogTranslator(info, destination_name(), settings),
+        ),
         name=f"{info.name}_tables",
-        dagster_dlt_translator=translator,
+        can_subset=True,
         pool=writer_pool(info),
+        retry_policy=refresh_retry_policy(settings),
     )
     def api_tables(context: AssetExecutionContext, dlt: DagsterDltResource):
         failures = EndpointFailures()
-        with progress_in_run_log(context):
-            results = dlt.run(
-                context,
-                dlt_source=info.source(failures=failures),
-                dlt_pipeline=make_pipeline(info),
-                loader_file_format=loader_file_format(),
-            )
-            for result in results:
-                if result.asset_key.path[-1] not in failures.by_table:
-                    yield result
+        try:
+            # the file lock queues loads that Dagster's pools cannot see (another instance,
+            # the CLI without DAGSTER_HOME, a plain dlt script)
+            with progress_in_run_log(context), exclusive_load(info, progress_log):
+                results = dlt.run(
+                    context,
+                    dlt_source=info.source(failures=failures),
+                    dlt_pipeline=make_pipeline(info),
+                    loader_file_format=loader_file_format(),
+                )
+                for result in results:
+                    if result.asset_key.path[-1] not in failures.by_table:
+                        yield result
+        except Exception as error:
+            cause = source_error_in(error)
+            if cause is not None:  # the source's own message first, not dlt's wrapping
+                retry = not isinstance(cause, NOT_RETRYABLE)
+                raise Failure(description=str(cause), allow_retries=retry) from error
+            raise
         if failures:
             raise Failure(
                 description="; ".join(str(error) for error in failures.by_table.values()),
@@ -78,6 +139,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                     table: MetadataValue.text(str(error))
                     for table, error in failures.by_table.items()
                 },
+                allow_retries=False,
             )
 
     return api_tables

@@ -20,8 +20,13 @@ class OrchestrationSettings:
     timezone: str
     catalog_cron: str
     usage_cron: str
+    catalog_freshness_hours: float
+    usage_freshness_hours: float
     sensor_interval_seconds: int
-    freshness_hours: int
+    refresh_retries: int
+    refresh_retry_delay_seconds: float
+    webserver_url: str
+    failure_webhook_url: str | None
     owners: tuple[str, ...]
 
     @classmethod
@@ -30,7 +35,14 @@ class OrchestrationSettings:
             timezone=_env("REFRESH_TIMEZONE", "UTC"),
             catalog_cron=_env("CATALOG_REFRESH_CRON", "0 * * * *"),
             usage_cron=_env("USAGE_REFRESH_CRON", "15 */6 * * *"),
+            # Two missed runs of the cadence's cron (plus slack) before a table shows as stale.
+            catalog_freshness_hours=float(_env("CATALOG_FRESHNESS_HOURS", "3")),
+            usage_freshness_hours=float(_env("USAGE_FRESHNESS_HOURS", "13")),
             sensor_interval_seconds=int(_env("CHANGE_SENSOR_INTERVAL_SECONDS", "300")),
-            freshness_hours=int(_env("FRESHNESS_HOURS", "26")),
+            # On top of dlt's per-request retries: a whole refresh is retried after an outage.
+            refresh_retries=int(_env("REFRESH_RETRIES", "2")),
+            refresh_retry_delay_seconds=float(_env("REFRESH_RETRY_DELAY_SECONDS", "60")),
+            webserver_url=_env("DAGSTER_WEBSERVER_URL", "http://127.0.0.1:3000").rstrip("/"),
+            failure_webhook_url=os.environ.get("FAILURE_WEBHOOK_URL", "").strip() or None,
             owners=tuple(o.strip() for o in _env("ASSET_OWNERS", "team:data-platform").split(",")),
         )

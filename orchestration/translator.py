@@ -1,5 +1,5 @@
 """How a dlt resource becomes a Dagster asset spec: keys `<api>/<table>`, one group per API,
-descriptions and lineage from the catalog."""
+descriptions and lineage from the catalog, freshness from the table's cadence."""
 
 from __future__ import annotations
 
@@ -8,28 +8,33 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from assets.registry import SourceInfo
+from orchestration.cadence import cadence_of
+from orchestration.settings import OrchestrationSettings
+
+
+def table_key(info: SourceInfo, table: str) -> AssetKey:
+    return AssetKey([info.name, table])
 
 
 class CatalogTranslator(DagsterDltTranslator):
-    def __init__(self, info: SourceInfo, destination: str, owners: tuple[str, ...]):
+    def __init__(self, info: SourceInfo, destination: str, settings: OrchestrationSettings):
         self.info = info
         self.destination = destination
-        self.owners = owners
-
-    def key_for(self, table: str) -> AssetKey:
-        return AssetKey([self.info.name, table])
+        self.settings = settings
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
         spec = super().get_asset_spec(data)
         table = data.resource.name
         endpoint = self.info.catalog[table]
-        parent = [self.key_for(endpoint.parent)] if endpoint.parent else []
+        parent = [table_key(self.info, endpoint.parent)] if endpoint.parent else []
+        cadence = cadence_of(endpoint, self.settings)
         return spec.replace_attributes(
-            key=self.key_for(table),
+            key=table_key(self.info, table),
             group_name=self.info.name,
             description=endpoint.description,
             deps=parent,
-            owners=list(self.owners),
+            owners=list(self.settings.owners),
             kinds={"dlt", self.destination, "rest_api"},
-            tags={"api": self.info.name, "load_mode": endpoint.mode},
+            tags={"api": self.info.name, "load_mode": endpoint.mode, "cadence": cadence.name},
+            freshness_policy=cadence.freshness_policy,
         )

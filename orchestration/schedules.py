@@ -1,0 +1,49 @@
+"""Schedules: each API's tables refresh on their cadence (orchestration/cadence.py), with no
+click needed on a fresh deployment. One job per API and cadence, so one API's outage fails
+only its own runs and the two APIs' files load in parallel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    ScheduleDefinition,
+    define_asset_job,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from assets.registry import SourceInfo
+from orchestration.cadence import cadence_name, cadences
+from orchestration.settings import OrchestrationSettings
+from orchestration.translator import table_key
+
+
+def build_refresh_schedules(
+    sources: Sequence[SourceInfo], settings: OrchestrationSettings
+) -> tuple[list[UnresolvedAssetJobDefinition], list[ScheduleDefinition]]:
+    jobs, schedules = [], []
+    for info in sources:
+        for cadence in cadences(settings).values():
+            tables = [e.table for e in info.endpoints if cadence_name(e) == cadence.name]
+            if not tables:
+                continue
+            job = define_asset_job(
+                f"{info.name}_{cadence.name}_refresh",
+                # the tables' checks run in the same job, after the load
+                selection=AssetSelection.assets(*(table_key(info, t) for t in tables)),
+                description=f"{info.title}: {cadence.description}. Tables: {', '.join(tables)}.",
+            )
+            jobs.append(job)
+            schedules.append(
+                ScheduleDefinition(
+                    name=f"{info.name}_{cadence.name}_schedule",
+                    job=job,
+                    cron_schedule=cadence.cron,
+                    execution_timezone=settings.timezone,
+                    default_status=DefaultScheduleStatus.RUNNING,
+                    description=f"Refreshes {info.title}'s {cadence.name} tables ({cadence.cron}).",
+                )
+            )
+    return jobs, schedules

@@ -1,0 +1,162 @@
+"""What the code location shows, written out by hand: an accidental rename of an asset, check,
+job, schedule or sensor (which would orphan its history and cursors) fails here loudly.
+
+A deliberate change updates these lists in the same commit."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import DefaultScheduleStatus, DefaultSensorStatus
+
+from assets.registry import SOURCES
+from orchestration.definitions import build_definitions
+
+CATALOG, USAGE = "catalog", "usage"
+EXPECTED_TABLES = {
+    "posit_connect": {
+        "content": CATALOG,
+        "content_item": CATALOG,
+        "content_permissions": CATALOG,
+        "oauth_integrations": CATALOG,
+        "oauth_sessions": CATALOG,
+        "oauth_credentials": CATALOG,
+        "users": CATALOG,
+        "groups": CATALOG,
+        "group_members": CATALOG,
+        "tags": CATALOG,
+        "audit_logs": USAGE,
+        "content_visits": USAGE,
+        "shiny_usage": USAGE,
+    },
+    "oscar": {
+        "services": CATALOG,
+        "users": CATALOG,
+        "projects": CATALOG,
+        "sites": CATALOG,
+        "attributes": CATALOG,
+        "jobs": USAGE,
+        "buckets": CATALOG,
+        "cluster_info": CATALOG,
+        "cluster_config": CATALOG,
+        "cluster_status": CATALOG,
+    },
+}
+KEYED = {"key_is_unique", "key_is_not_null", "has_current_rows", "schema_unchanged"}
+WITHOUT_KEY = {"has_current_rows", "schema_unchanged"}
+TABLES_WITHOUT_KEY = {
+    "posit_connect/oauth_credentials",
+    "oscar/cluster_info",
+    "oscar/cluster_config",
+    "oscar/cluster_status",
+}
+EXPECTED_JOBS = {
+    "refresh_all",
+    "posit_connect_catalog_refresh",
+    "posit_connect_usage_refresh",
+    "oscar_catalog_refresh",
+    "oscar_usage_refresh",
+}
+# name -> (job, cron, timezone) with the default settings
+EXPECTED_SCHEDULES = {
+    "posit_connect_catalog_schedule": ("posit_connect_catalog_refresh", "0 * * * *", "UTC"),
+    "posit_connect_usage_schedule": ("posit_connect_usage_refresh", "15 */6 * * *", "UTC"),
+    "oscar_catalog_schedule": ("oscar_catalog_refresh", "0 * * * *", "UTC"),
+    "oscar_usage_schedule": ("oscar_usage_refresh", "15 */6 * * *", "UTC"),
+}
+# name -> minimum interval in seconds with the default settings
+EXPECTED_SENSORS = {
+    "posit_connect_change_sensor": 300,
+    "refresh_failure_sensor": 30,
+}
+FRESH_FOR_HOURS = {CATALOG: 3, USAGE: 13}
+
+ORCHESTRATION_ENV = (
+    "REFRESH_TIMEZONE",
+    "CATALOG_REFRESH_CRON",
+    "USAGE_REFRESH_CRON",
+    "CATALOG_FRESHNESS_HOURS",
+    "USAGE_FRESHNESS_HOURS",
+    "CHANGE_SENSOR_INTERVAL_SECONDS",
+)
+
+
+@pytest.fixture
+def repository(monkeypatch):
+    for name in ORCHESTRATION_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return build_definitions().get_repository_def()
+
+
+def test_every_api_has_a_snapshot():
+    assert {info.name for info in SOURCES} == set(EXPECTED_TABLES)
+
+
+def test_asset_keys_and_cadences(repository):
+    graph = repository.asset_graph
+    shown = {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
+    expected = {
+        f"{api}/{table}": cadence
+        for api, tables in EXPECTED_TABLES.items()
+        for table, cadence in tables.items()
+    }
+
+    assert set(shown) == set(expected)
+    for key, cadence in expected.items():
+        node = shown[key]
+        assert node.tags["cadence"] == cadence, key
+        assert node.freshness_policy.fail_window.to_timedelta().total_seconds() == (
+            FRESH_FOR_HOURS[cadence] * 3600
+        ), key
+
+
+def test_check_names(repository):
+    checks: dict[str, set[str]] = {}
+    for check in repository.asset_graph.asset_check_keys:
+        checks.setdefault(check.asset_key.to_user_string(), set()).add(check.name)
+
+    for api, tables in EXPECTED_TABLES.items():
+        for table in tables:
+            key = f"{api}/{table}"
+            assert checks.pop(key) == (WITHOUT_KEY if key in TABLES_WITHOUT_KEY else KEYED), key
+    assert not checks
+
+
+def test_jobs_schedules_and_sensors(repository):
+    assert {job.name for job in repository.get_all_jobs() if not job.name.startswith("__")} == (
+        EXPECTED_JOBS
+    )
+    schedules = {
+        s.name: (s.job_name, s.cron_schedule, s.execution_timezone)
+        for s in repository.schedule_defs
+    }
+    assert schedules == EXPECTED_SCHEDULES
+    assert all(s.default_status == DefaultScheduleStatus.RUNNING for s in repository.schedule_defs)
+    sensors = {s.name: s.minimum_interval_seconds for s in repository.sensor_defs}
+    assert sensors == EXPECTED_SENSORS
+    assert all(s.default_status == DefaultSensorStatus.RUNNING for s in repository.sensor_defs)
+
+
+def test_loads_and_checks_of_one_api_share_its_writer_pool():
+    defs = build_definitions()
+    pools = {a.node_def.name: a.op.pool for a in defs.assets}
+    pools |= {c.node_def.name: c.op.pool for c in defs.asset_checks}
+    assert pools == {
+        f"{api}_{kind}": f"duckdb_{api}"
+        for api in EXPECTED_TABLES
+        for kind in ("tables", "table_checks")
+    }
+
+
+def test_settings_change_the_cadence(monkeypatch):
+    monkeypatch.setenv("CATALOG_REFRESH_CRON", "*/10 * * * *")
+    monkeypatch.setenv("REFRESH_TIMEZONE", "Europe/Madrid")
+    monkeypatch.setenv("CHANGE_SENSOR_INTERVAL_SECONDS", "5")
+
+    repository = build_definitions().get_repository_def()
+
+    schedule = repository.get_schedule_def("posit_connect_catalog_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == (
+        "*/10 * * * *",
+        "Europe/Madrid",
+    )
+    assert repository.get_sensor_def("posit_connect_change_sensor").minimum_interval_seconds == 5
