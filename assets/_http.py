@@ -7,25 +7,37 @@ has to fix the setting, role or server, and never contain a secret.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import logging
+import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
+import orjson
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.common.jsonpath import JSONPath, compile_path
 from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import (
     BasePaginator,
     JSONLinkPaginator,
+    JSONResponseCursorPaginator,
     PageNumberPaginator,
     SinglePagePaginator,
 )
-from requests import Response
+from requests import HTTPError, RequestException, Response, Session
 from requests.auth import AuthBase
+from requests.exceptions import ChunkedEncodingError, SSLError, Timeout
 
 progress_log = logging.getLogger("connect_oscar.progress")
 PROGRESS_EVERY_SECONDS = 2.0
@@ -103,28 +115,178 @@ def validate_base_url(url: str | None, setting: str, allow_insecure_http: bool) 
     return url
 
 
-def _body_is_not_json(response: Response | None, exception: BaseException | None) -> bool:
-    """Retry a 200 whose body is an HTML error page or cut short (proxies do both)."""
+RETRY_STATUSES = frozenset((429, *range(500, 600)))
+
+
+def _body_is_not_json(response: Response | None, exception: BaseException | None = None) -> bool:
+    """A 200 whose body does not parse as JSON: an HTML error page, or a body cut short
+    (proxies do both). The body is parsed once here and `response.json()` returns that
+    parse, so dlt's data selector and paginators do not parse it again. A JSON body with a
+    wrong content type is accepted: the data is intact."""
     if response is None or response.status_code != 200 or not response.content:
         return False
-    content_type = response.headers.get("Content-Type", "")
-    if "json" not in content_type:
+    if "json" in vars(response):  # parsed already
+        return False
+    try:
+        parsed = parse_json(response.content)
+    except ValueError:
         return True
-    tail = response.content.rstrip()[-1:]
-    return tail not in (b"}", b"]")
+    response.json = lambda **_: parsed  # type: ignore[method-assign]
+    return False
+
+
+class _RetryableResponse(HTTPError):
+    """Raised for a response worth another attempt (429, 5xx, a 200 that is not JSON) inside
+    dlt's retry loop, whose conditions and Retry-After handling read `.response`."""
+
+
+def _should_retry(response: Response | None, exception: BaseException | None) -> bool:
+    if isinstance(exception, SSLError):
+        return False  # a certificate that fails verification fails the same way again
+    if isinstance(exception, DEFAULT_RETRY_EXCEPTIONS):
+        return True  # connection refused or reset, timeouts, bodies cut off
+    if response is None:
+        return False  # an error the source raised itself (401, 403, 404): final
+    return response.status_code in RETRY_STATUSES or _body_is_not_json(response)
+
+
+def retry_settings() -> RuntimeConfiguration:
+    """dlt's [runtime] request_max_attempts, request_backoff_factor, request_max_retry_delay
+    (RUNTIME__REQUEST_MAX_ATTEMPTS, ...)."""
+    return resolve_configuration(RuntimeConfiguration())
 
 
 def make_rest_client(server: ServerSettings, auth: AuthBase | None) -> RESTClient:
-    """A dlt RESTClient with dlt's retries (429/5xx/connection errors, Retry-After honoured),
-    plus retries for 200 responses whose body is not JSON."""
+    """A dlt RESTClient with dlt's retry loop: 429, 5xx, connection errors, timeouts and 200
+    responses whose body is not JSON are retried (Retry-After honoured); TLS failures and
+    the errors the source raises for 4xx are not."""
+    runtime = retry_settings()
     http = Client(
         request_timeout=server.timeout,
         raise_for_status=False,
-        retry_condition=_body_is_not_json,
+        status_codes=(),
+        exceptions=(),
+        retry_condition=_should_retry,
+        request_max_attempts=runtime.request_max_attempts,
+        request_backoff_factor=runtime.request_backoff_factor,
+        request_max_retry_delay=runtime.request_max_retry_delay,
     )
     session = http.session
     session.verify = server.ca_bundle or True
+    _read_environment_once(session)
+    if server.ca_bundle and session.trust_env:
+        _ca_bundle_setting_wins(session, server.ca_bundle)
     return RESTClient(base_url=server.base_url, auth=auth, session=session)
+
+
+def _ca_bundle_setting_wins(session: Session, ca_bundle: str) -> None:
+    """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace `session.verify` whenever it
+    reads the environment (behind a proxy it must): the source's own ca_bundle wins."""
+    merge = session.merge_environment_settings
+
+    def merge_keeping_ca_bundle(url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings = merge(url, proxies, stream, verify, cert)
+        if verify is None or verify is True:
+            settings["verify"] = ca_bundle
+        return settings
+
+    session.merge_environment_settings = merge_keeping_ca_bundle  # type: ignore[method-assign]
+
+
+def _read_environment_once(session: Session) -> None:
+    """requests reads proxy variables, netrc and REQUESTS_CA_BUNDLE from the environment on
+    every request; scanning os.environ twice is a quarter of a small request's CPU. Without
+    proxy variables or a netrc file only the CA bundle matters: read it once, stop looking."""
+    if getproxies() or _netrc_file_exists():
+        return
+    if session.verify is True:
+        session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
+    session.trust_env = False
+
+
+def _netrc_file_exists() -> bool:
+    names = [os.environ["NETRC"]] if os.environ.get("NETRC") else ["~/.netrc", "~/_netrc"]
+    return any(os.path.exists(os.path.expanduser(name)) for name in names)
+
+
+def _gave_up(response: Response, table: str) -> SourceError:
+    """What a response that was retried to the last attempt tells the user."""
+    attempts = retry_settings().request_max_attempts
+    request = f"{response.request.method} {redact_url(response.url)}"
+    if response.status_code != 200:
+        return SourceError(
+            f"{table}: {request} failed with HTTP {response.status_code} "
+            f"({response.text.strip()[:200]}) on all {attempts} attempts: the server, or a proxy "
+            "in front of it, is overloaded or failing. The next run tries again."
+        )
+    content_type = response.headers.get("Content-Type") or "no content type"
+    if "json" not in content_type:
+        return BadResponse(
+            f"{table}: {request} answered {content_type} instead of JSON on all {attempts} "
+            "attempts (a proxy or maintenance page in front of the server?)."
+        )
+    return BadResponse(
+        f"{table}: {request} answered {len(response.content)} bytes that are not valid JSON on "
+        f"all {attempts} attempts (cut short by a proxy or the network?)."
+    )
+
+
+def _connection_problem(error: RequestException) -> str:
+    text = str(error)
+    for needle, problem in (
+        ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"),
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "host name not found"),
+        ("nodename nor servname", "host name not found"),
+        ("Temporary failure in name resolution", "host name not found"),
+        ("No route to host", "no route to host"),
+        ("Network is unreachable", "network unreachable"),
+        ("Connection reset", "connection reset"),
+    ):
+        if needle in text:
+            if needle == "CERTIFICATE_VERIFY_FAILED" and "verify failed:" in text:
+                detail = text.split("verify failed:", 1)[1].split("(_ssl", 1)[0].strip(" ')\"")
+                return f"{problem}: {detail}" if detail else problem
+            return problem
+    return type(error).__name__
+
+
+def describe_transport_error(
+    table: str, server: str, setting: str, timeout: float, error: RequestException
+) -> SourceError:
+    """A request that got no usable answer after dlt's retries, said for the user: which
+    table and server, what went wrong, what to change."""
+    attempts = retry_settings().request_max_attempts
+    request = error.request
+    what = f"{request.method} {redact_url(request.url)}" if request is not None else "a request"
+    if isinstance(error, SSLError) and "WRONG_VERSION_NUMBER" in str(error):
+        return ConfigurationError(
+            f"{table}: {server} did not answer {what} with TLS: that port serves plain http "
+            f"(or something else). Check {setting} (the scheme or the port)."
+        )
+    if isinstance(error, SSLError):
+        return ConfigurationError(
+            f"{table}: {server}: TLS verification failed for {what} "
+            f"({_connection_problem(error)}). If the server's certificate comes from a private "
+            "CA, set ca_bundle for this source to that CA's certificate (a PEM file); "
+            "verification is never switched off."
+        )
+    if isinstance(error, Timeout) and "connect" not in type(error).__name__.lower():
+        return SourceError(
+            f"{table}: {server} did not answer within {timeout:g}s to {what}, on all {attempts} "
+            "attempts. If the server is only slow, raise request_timeout for this source."
+        )
+    if isinstance(error, ChunkedEncodingError) or "Connection broken" in str(error):
+        return SourceError(
+            f"{table}: {server} closed the connection in the middle of the answer to {what}, on all "
+            f"{attempts} attempts (a proxy or load balancer cutting responses short?)."
+        )
+    return SourceError(
+        f"{table}: could not connect to {server} ({_connection_problem(error)}) after {attempts} "
+        f"attempts. Check {setting}, and that the server is up and reachable from here."
+    )
 
 
 class TotalCountPaginator(PageNumberPaginator):
@@ -148,8 +310,26 @@ PAGING_STYLES: dict[str, Callable[[], BasePaginator]] = {
     "none": SinglePagePaginator,
     "page_number": lambda: TotalCountPaginator(page_param="page_number"),
     "keyset": lambda: JSONLinkPaginator(next_url_path="paging.next"),
+    # an opaque token in the body's `next_page`, sent back as `?page=`; absent on the last page
+    "next_page": lambda: JSONResponseCursorPaginator(cursor_path="next_page", cursor_param="page"),
 }
-DATA_SELECTORS = {"none": "$", "page_number": "results", "keyset": "results"}
+DATA_SELECTORS = {"none": "$", "page_number": "results", "keyset": "results", "next_page": "$"}
+
+
+@functools.cache
+def compiled_selector(selector: str) -> JSONPath:
+    """A data selector compiled once: dlt compiles a string selector on every response, which
+    builds a new JSONPath parser each time (~1 ms, the bulk of a small request's cost)."""
+    return compile_path(selector)
+
+
+def parse_json(body: bytes) -> Any:
+    """orjson, several times faster than json, for what it reads; json for what it refuses
+    (integers beyond 64 bits, NaN), so both accept the same bodies."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 class Progress:
@@ -190,28 +370,76 @@ def iterate_pages(
     params: dict[str, Any] | None,
     describe_error: Callable[[Response], SourceError],
     progress: Progress,
+    *,
+    ahead: bool = True,
 ) -> Iterator[list[Any]]:
-    """Yield pages of `path` using the paging style's paginator; errors become SourceErrors."""
+    """Yield pages of `path` using the paging style's paginator; errors become SourceErrors.
+    With `ahead`, the next page is requested while the caller works on this one; a caller
+    that may stop early (newest-first event logs) says `ahead=False`, so no page is
+    requested that it does not read."""
 
     def raise_for_status(response: Response, *args: Any, **kwargs: Any) -> None:
+        # Runs inside dlt's retry loop: what is worth another attempt is raised with the
+        # response attached, the rest as the source's own error, which ends the loop.
+        if response.status_code in RETRY_STATUSES or _body_is_not_json(response):
+            raise _RetryableResponse(response=response)
         if response.status_code >= 400:
             raise describe_error(response)
-        if _body_is_not_json(response, None):
-            raise BadResponse(
-                f"{response.request.method} {redact_url(response.url)} answered "
-                f"{response.headers.get('Content-Type') or 'no content type'} instead of JSON "
-                "(a proxy or maintenance page in front of the server?)."
-            )
 
-    for page in client.paginate(
+    pages = client.paginate(
         path,
         params=dict(params or {}),
         paginator=PAGING_STYLES[paging](),
-        data_selector=DATA_SELECTORS[paging],
+        data_selector=compiled_selector(DATA_SELECTORS[paging]),
         hooks={"response": [raise_for_status]},
-    ):
-        progress.add(len(page))
-        yield list(page)
+    )
+    try:
+        for page in read_ahead(pages) if ahead and paging != "none" else pages:
+            progress.add(len(page))
+            yield list(page)
+    except _RetryableResponse as error:
+        raise _gave_up(error.response, progress.table) from None
+
+
+_END = object()
+
+
+def read_ahead(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """`items`, iterated on a worker thread up to `depth` items ahead: the next page is being
+    requested while the caller works on this one. An exception reaches the caller where it
+    happened, after the items before it; closing this generator stops the worker."""
+    ready: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[Any, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_END, None))
+        except BaseException as error:
+            put((_END, error))
+
+    threading.Thread(target=work, name="read-ahead", daemon=True).start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 def redact_url(url: str) -> str:
@@ -236,6 +464,8 @@ class RestApi:
     of a parent row are fetched (`children`)."""
 
     api_name = "API"
+    # The server's version, "unknown" when it does not say (subclasses ask it lazily).
+    version: str | None = None
 
     def __init__(self, server: ServerSettings, catalog: dict[str, Any]):
         self.server = server
@@ -243,6 +473,9 @@ class RestApi:
         self._client: RESTClient | None = None
         self._lists: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
+        # Once the server rejected the credentials, no further request is sent with them
+        # (a per-item table would otherwise ask once per remaining item).
+        self._rejected: AuthenticationFailed | None = None
 
     @property
     def base_url(self) -> str:
@@ -274,23 +507,52 @@ class RestApi:
         params: dict[str, Any] | None = None,
         quiet: bool = False,
     ) -> Iterator[list[Any]]:
+        if self._rejected is not None:
+            raise AuthenticationFailed(str(self._rejected))
         progress = Progress(endpoint.table)
-        yield from iterate_pages(
-            self.client,
-            path or endpoint.path,
-            endpoint.paging,
-            {**endpoint.params, **(params or {})},
-            lambda response: self.describe_error(endpoint, response),
-            progress,
-        )
+        try:
+            for page in iterate_pages(
+                self.client,
+                path or endpoint.path,
+                endpoint.paging,
+                {**endpoint.params, **(params or {})},
+                lambda response: self.describe_error(endpoint, response),
+                progress,
+                ahead=not getattr(endpoint, "descending", False),
+            ):
+                yield (
+                    page
+                    if endpoint.unpack is None
+                    else [r for b in page for r in endpoint.unpack(b)]
+                )
+        except RequestException as error:
+            server = f"{self.api_name} at {self.base_url}"
+            raise describe_transport_error(
+                endpoint.table, server, self.server.setting, self.server.timeout, error
+            ) from error
+        except AuthenticationFailed as error:
+            self._rejected = error
+            raise
+        except EndpointMissing as error:
+            if self.version != "unknown":
+                raise
+            # Not an old server but not this API at all: the wrong host or port.
+            raise ConfigurationError(
+                f"{self.base_url} does not look like {self.api_name}: it has no "
+                f"{path or endpoint.path} and does not tell its {self.api_name} version. Check "
+                f"{self.server.setting} (another server, or the wrong port?)."
+            ) from error
         if not quiet:
             progress.done()
 
     def rows(self, table: str) -> list[Any]:
-        """The full list for `table`, requested once per run."""
+        """The full list for `table`, requested (or derived from other lists) once per run."""
         if table not in self._lists:
             endpoint = self.catalog[table]
-            self._lists[table] = [row for page in self.pages(endpoint) for row in page]
+            if endpoint.derive is not None:
+                self._lists[table] = list(endpoint.derive(self))
+            else:
+                self._lists[table] = [row for page in self.pages(endpoint) for row in page]
         return self._lists[table]
 
     def children(self, endpoint: Any, parent_key: str) -> list[Any] | None:

@@ -3,23 +3,39 @@
 LOAD_DESTINATION names a dlt destination (duckdb, postgres, filesystem, bigquery, ...); its
 credentials come from dlt's own config (DESTINATION__POSTGRES__CREDENTIALS, secrets.toml).
 For DuckDB, DUCKDB_DIR holds one file per API (relative paths are taken from the repo root).
+
+The tables are merged (scd2 history, insert-only events, delete-insert jobs). A destination
+without merges (filesystem, athena without iceberg) would have dlt append instead, silently:
+every run would add another full copy of each catalog table, all of it "current". A load there
+stops with a message unless LOAD_MERGE_FALLBACK=append says that append-only is what you want.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dlt
+from dlt.common.destination import Destination
+from dlt.common.pipeline import get_dlt_pipelines_dir
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.pipeline import Pipeline
+from filelock import FileLock, Timeout
 
+from assets._http import ConfigurationError
 from assets.registry import SourceInfo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DESTINATION = "duckdb"
 DEFAULT_DUCKDB_DIR = "data"
-# Parquet skips dlt's generated INSERT statements, by far the slowest part of a DuckDB load.
-FILE_FORMATS = {"duckdb": "parquet", "filesystem": "parquet"}
+# Parquet skips dlt's generated INSERT statements, by far the slowest part of a DuckDB load;
+# PostgreSQL loads CSV with COPY (26k Posit rows: 3.8 s instead of 6.6 s, same tables and types).
+FILE_FORMATS = {"duckdb": "parquet", "filesystem": "parquet", "postgres": "csv"}
+MERGE_FALLBACK_SETTING = "LOAD_MERGE_FALLBACK"
+MERGE_FALLBACKS = ("append",)
 
 
 def destination_name() -> str:
@@ -35,12 +51,18 @@ def duckdb_path(info: SourceInfo) -> Path:
     return duckdb_dir() / info.duckdb_file
 
 
-def make_pipeline(info: SourceInfo) -> Pipeline:
+def make_pipeline(info: SourceInfo, read_only: bool = False) -> Pipeline:
+    """The API's pipeline. `read_only` (for readers such as asset checks) opens DuckDB files
+    read-only, so a missing file is an error instead of a new empty database."""
     name = destination_name()
     if name == "duckdb":
         path = duckdb_path(info)
         path.parent.mkdir(parents=True, exist_ok=True)
-        destination = dlt.destinations.duckdb(credentials=str(path))
+        destination = dlt.destinations.duckdb(
+            credentials=DuckDbCredentials(
+                str(path), read_only=read_only, global_config=duckdb_settings()
+            )
+        )
     else:
         destination = name
     return dlt.pipeline(
@@ -48,6 +70,129 @@ def make_pipeline(info: SourceInfo) -> Pipeline:
         destination=destination,
         dataset_name=info.dataset_name,
     )
+
+
+DEFAULT_DUCKDB_MEMORY_LIMIT = "128MB"
+
+
+def duckdb_settings() -> dict[str, str]:
+    """DuckDB's memory limit (DUCKDB_MEMORY_LIMIT, default 128MB). DuckDB otherwise keeps up to
+    80% of the machine's memory as cache, so merging a million rows grows the run by hundreds
+    of MB; within the limit it spills to disk and a run's memory stays flat however much it
+    loads (measured: no slower for the benchmark's loads, see bench/README.md)."""
+    limit = os.environ.get("DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
+    return {"memory_limit": limit}
+
+
+def load_lock_files(info: SourceInfo) -> list[Path]:
+    """What one load of `info` must hold alone: the pipeline's working dir (dagster-dlt drops
+    and rebuilds it at the start of every run) and, for DuckDB, the database file (one
+    writing process at a time)."""
+    locks = [Path(get_dlt_pipelines_dir()) / f"{info.pipeline_name}.lock"]
+    if destination_name() == "duckdb":
+        locks.append(duckdb_path(info).with_name(info.duckdb_file + ".lock"))
+    return sorted(locks)  # one order everywhere: no deadlock between two loads
+
+
+@contextmanager
+def exclusive_load(
+    info: SourceInfo, log: logging.Logger, report_every: float = 60.0
+) -> Iterator[None]:
+    """Wait until no other load of this API runs on this machine, then hold it off.
+
+    Dagster's pools queue runs of one instance; this also queues runs of other instances and
+    of the CLI without DAGSTER_HOME, which would otherwise fail on DuckDB's file lock or drop
+    each other's pipeline working files (a plain dlt script does not take it). The locks are
+    OS file locks: a killed process releases them.
+
+    First it refuses a destination that cannot write the API's tables as they are designed
+    (`check_write_dispositions`): the run fails at once, saying which setting to change."""
+    appended = check_write_dispositions(info)
+    if appended:
+        log.warning(
+            "%s: %s cannot merge; %s=append: every run appends its rows to %s",
+            info.name,
+            destination_name(),
+            MERGE_FALLBACK_SETTING,
+            ", ".join(sorted(appended)),
+        )
+    with ExitStack() as held:
+        for path in load_lock_files(info):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(path)
+            waited = 0.0
+            while True:
+                try:
+                    held.enter_context(lock.acquire(timeout=report_every if waited else 0))
+                    break
+                except Timeout:
+                    log.info("%s: waiting for another load to finish (%s)", info.name, path)
+                    waited += report_every
+        yield
+
+
+def merge_fallback() -> str | None:
+    value = os.environ.get(MERGE_FALLBACK_SETTING, "").strip().lower() or None
+    if value is not None and value not in MERGE_FALLBACKS:
+        raise ConfigurationError(
+            f"{MERGE_FALLBACK_SETTING}={value!r} is not understood; the only value is 'append'"
+        )
+    return value
+
+
+def merge_support(info: SourceInfo, destination: str | None = None) -> dict[str, list[str]]:
+    """{table: the merge strategies the destination offers for it} for every merged table,
+    from dlt's own capabilities (no connection is made; named destinations resolve through
+    their configured destination_type). An empty list: no merge at all, dlt appends instead."""
+    capabilities = Destination.from_reference(destination or destination_name()).capabilities()
+    support = {}
+    for endpoint in info.endpoints:
+        if endpoint.write_disposition["disposition"] != "merge":
+            continue
+        strategies = capabilities.supported_merge_strategies
+        if capabilities.merge_strategies_selector:
+            table = {"name": endpoint.table, "write_disposition": "merge"}
+            strategies = capabilities.merge_strategies_selector(strategies, table_schema=table)
+        support[endpoint.table] = list(strategies)
+    return support
+
+
+def check_write_dispositions(info: SourceInfo) -> list[str]:
+    """Raise ConfigurationError, naming the settings, when the destination cannot write the
+    API's tables as designed; return the tables dlt will append to because the user chose
+    LOAD_MERGE_FALLBACK=append (empty on DuckDB, PostgreSQL and other SQL warehouses)."""
+    name = destination_name()
+    wanted = {e.table: e.write_disposition.get("strategy", "delete-insert") for e in info.endpoints}
+    support = merge_support(info, name)
+    lacking = {
+        t: wanted[t] for t, offered in support.items() if offered and wanted[t] not in offered
+    }
+    if lacking:  # dlt itself would fail these tables at normalize time, less clearly
+        raise ConfigurationError(
+            f"LOAD_DESTINATION={name} has no {_strategies(lacking)} merge, which "
+            f"{info.title}'s tables {_tables(lacking)} need. Choose a destination that has it "
+            "(duckdb, postgres, motherduck, bigquery, snowflake, ...)."
+        )
+    no_merge = {t: wanted[t] for t, offered in support.items() if not offered}
+    if no_merge and merge_fallback() is None:
+        raise ConfigurationError(
+            f"LOAD_DESTINATION={name} cannot merge ({_strategies(no_merge)}: "
+            f"{_tables(no_merge)}): dlt would append every run's rows instead, so catalog "
+            "tables would keep one full copy per run and '_dlt_valid_to IS NULL' would no "
+            f"longer mean current. Set {MERGE_FALLBACK_SETTING}=append to load an append-only "
+            "copy on purpose (a catalog table's current rows are then its latest _dlt_load_id; "
+            "see deploy/DEPLOY.md), or use a destination with merges (duckdb, postgres, "
+            "motherduck, bigquery, snowflake, ...)."
+        )
+    return sorted(no_merge)
+
+
+def _strategies(tables: dict[str, str]) -> str:
+    return "/".join(sorted(set(tables.values())))
+
+
+def _tables(tables: dict[str, str]) -> str:
+    return ", ".join(sorted(tables))
 
 
 def loader_file_format() -> str | None:

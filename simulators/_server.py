@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import re
 import socket
+import ssl
+import sys
 import threading
 import time
 from collections import Counter
@@ -98,6 +100,11 @@ class Fault:
     seen: int = 0
     applied: int = 0
 
+    @property
+    def label(self) -> str:
+        """How the fault is counted: its status code, or its kind."""
+        return str(self.status) if self.kind == "status" else self.kind
+
     def matches(self, path: str) -> bool:
         if self.times is not None and self.applied >= self.times:
             return False
@@ -125,6 +132,9 @@ class Simulator:
         self.faults: list[Fault] = []
         self.fault_log: Counter[str] = Counter()
         self.requests_log: list[tuple[str, str]] = []
+        # Every API request as it arrived, faulted ones included: (time.monotonic(), method,
+        # path with query, fault applied or None). Tests read retry timing and counts here.
+        self.request_times: list[tuple[float, str, str, str | None]] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -182,6 +192,7 @@ class Simulator:
             self.counts.clear()
             self.fault_log.clear()
             self.requests_log.clear()
+            self.request_times.clear()
 
     def add_fault(self, **spec: Any) -> Fault:
         fault = Fault(**spec)
@@ -223,14 +234,27 @@ class Simulator:
         with self._lock:
             for fault in self.faults:
                 if fault.matches(path):
-                    self.fault_log[fault.kind if fault.kind != "status" else str(fault.status)] += 1
+                    self.fault_log[fault.label] += 1
                     return fault
         return None
 
+    def _record_arrival(self, method: str, target: str, fault: Fault | None) -> None:
+        with self._lock:
+            arrived = time.monotonic()
+            self.request_times.append((arrived, method, target, fault.label if fault else None))
+
     # -- lifecycle ----------------------------------------------------------------
+    # Set before `start()` to serve HTTPS with this context (e.g. a certificate from a
+    # private CA, to test TLS verification and `ca_bundle` settings).
+    ssl_context: ssl.SSLContext | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.ssl_context else "http"
+
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self) -> Simulator:
         simulator = self
@@ -239,6 +263,10 @@ class Simulator:
             sim = simulator
 
         self._httpd = _Server((self.host, self.port), _Handler)
+        if self.ssl_context is not None:
+            self._httpd.socket = self.ssl_context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), name=f"{self.name}-sim", daemon=True
@@ -273,12 +301,21 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (timed out, was killed, refused our certificate) is normal
+        in tests: stay quiet."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
+            super().handle_error(request, client_address)
+
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as separate writes; with Nagle's algorithm on, the body waits
+    # for the client's delayed ACK of the headers (~40 ms on Linux) on every request.
+    disable_nagle_algorithm = True
     sim: Simulator
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _handle(self) -> None:
@@ -295,6 +332,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         fault = None
         if not request.path.startswith(CONTROL_PREFIX):
             fault = self.sim._pick_fault(request.path)
+            self.sim._record_arrival(request.method, self.path, fault)
             if self.sim.latency_ms:
                 time.sleep(self.sim.latency_ms / 1000)
         if fault and fault.kind == "status":

@@ -28,7 +28,19 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Retries stay on (they are under test) but back off quickly.
     monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
     monkeypatch.setenv("RUNTIME__REQUEST_MAX_RETRY_DELAY", "2")
+    # Dagster's retry of a whole failed load would repeat every failure test's run; the
+    # orchestration tests that are about it turn it back on.
+    monkeypatch.setenv("REFRESH_RETRIES", "0")
     return tmp_path
+
+
+@pytest.fixture
+def persistent_instance() -> Iterator:
+    """A Dagster instance that writes its event log under DAGSTER_HOME, for leak scans."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:  # DAGSTER_HOME from the isolated_env fixture
+        yield instance
 
 
 @pytest.fixture
@@ -38,6 +50,18 @@ def posit_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     with PositConnectSimulator(content=40, users=25, visits=300, audit_logs=120) as sim:
         monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", sim.url)
         monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", sim.api_key)
+        yield sim
+
+
+@pytest.fixture
+def oscar_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """A v4 OSCAR cluster whose job lists take three pages per service, with Basic auth set."""
+    from simulators.oscar import OscarSimulator
+
+    with OscarSimulator(services=12, jobs_per_service=30, jobs_page_size=12) as sim:
+        monkeypatch.setenv("SOURCES__OSCAR_SOURCE__BASE_URL", sim.url)
+        monkeypatch.setenv("SOURCES__OSCAR_SOURCE__USERNAME", sim.username)
+        monkeypatch.setenv("SOURCES__OSCAR_SOURCE__PASSWORD", sim.password)
         yield sim
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
 
@@ -34,3 +35,13 @@ def materialized_tables(result: ExecuteInProcessResult) -> set[str]:
         for event in result.get_asset_materialization_events()
         if event.asset_key is not None
     }
+
+
+def files_containing(root: Path, secrets: list[str]) -> list[str]:
+    """Files under `root` whose bytes contain any of `secrets` (named by a prefix only)."""
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path}: {s[:6]}..." for s in secrets if s.encode() in data]
+    return found

@@ -10,6 +10,7 @@ loads. Objects are kept as the JSON dicts the API returns; what the API does not
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import random
 import uuid
@@ -598,6 +599,7 @@ def _title_of(name: str) -> str:
     return name.rsplit("-", 1)[0].replace("-", " ").title()
 
 
+@functools.lru_cache(maxsize=65_536)
 def _variant_key(content_guid: str) -> str:
     """A stable 8-character variant key per rendered item, like Connect's."""
     digest = hashlib.sha256(content_guid.encode()).hexdigest()

@@ -233,7 +233,7 @@ class PositConnectSimulator(Simulator):
     def _origin(self, request: Request) -> str:
         """Scheme and authority for absolute paging links, as the client addressed us."""
         host = request.header("host")
-        return f"http://{host}" if host else self.url
+        return f"{self.scheme}://{host}" if host else self.url
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> PositConnectSimulator:

@@ -8,6 +8,7 @@ them all as the same UTC instant.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -27,9 +28,14 @@ class TimeStyle:
     def format(self, us: int) -> str:
         moment = EPOCH + timedelta(microseconds=us)
         if self.offset_minutes:
-            moment = moment.astimezone(timezone(timedelta(minutes=self.offset_minutes)))
+            moment = moment.astimezone(_offset(self.offset_minutes))
         text = moment.isoformat(timespec="microseconds" if self.micros else "seconds")
         return text.replace("+00:00", "Z")
+
+
+@functools.cache
+def _offset(minutes: int) -> timezone:
+    return timezone(timedelta(minutes=minutes))
 
 
 UTC_SECONDS = TimeStyle()

@@ -6,27 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-from dagster import DagsterInstance
-
 from assets.registry import POSIT_CONNECT
 from tests.conftest import duckdb_file, query
-from tests.helpers import materialize_api, materialized_tables
-
-
-def files_containing(root: Path, secrets: list[str]) -> list[str]:
-    found = []
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            found += [f"{path}: {s[:6]}..." for s in secrets if s.encode() in data]
-    return found
-
-
-@pytest.fixture
-def persistent_instance():
-    with DagsterInstance.get() as instance:  # DAGSTER_HOME from the isolated_env fixture
-        yield instance
+from tests.helpers import files_containing, materialize_api, materialized_tables
 
 
 def test_credential_exchange_loads_and_records_metadata_only(
