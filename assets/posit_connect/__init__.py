@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import dlt
+from dlt.common.configuration.inject import with_config
+from dlt.common.configuration.specs import known_sections
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
-from requests import Response
+from requests import RequestException, Response
 
 from assets._catalog import EndpointFailures, EventWindow, build_resources, make_resource
 from assets._http import (
@@ -131,6 +134,24 @@ class ConnectApi(RestApi):
         )
 
 
+def connect_api(
+    base_url: str | None,
+    api_key: str | None,
+    request_timeout: float,
+    ca_bundle: str | None,
+    allow_insecure_http: bool,
+) -> ConnectApi:
+    """The client for the configured server, with Posit's CONNECT_* variables as fallbacks."""
+    server = ServerSettings(
+        base_url=api_base_url(base_url or os.environ.get("CONNECT_SERVER")) or "",
+        setting=URL_SETTING,
+        ca_bundle=ca_bundle,
+        allow_insecure_http=allow_insecure_http,
+        timeout=request_timeout,
+    )
+    return ConnectApi(server, api_key or os.environ.get("CONNECT_API_KEY"))
+
+
 @dlt.source(section=SECTION, name="posit_connect")
 def posit_connect_source(
     base_url: str | None = None,
@@ -159,14 +180,7 @@ def posit_connect_source(
         failures: an `EndpointFailures` that collects tables the key may not read, so the
             other tables still load; without one, such a table fails the whole run.
     """
-    server = ServerSettings(
-        base_url=api_base_url(base_url or os.environ.get("CONNECT_SERVER")) or "",
-        setting=URL_SETTING,
-        ca_bundle=ca_bundle,
-        allow_insecure_http=allow_insecure_http,
-        timeout=request_timeout,
-    )
-    api = ConnectApi(server, api_key or os.environ.get("CONNECT_API_KEY"))
+    api = connect_api(base_url, api_key, request_timeout, ca_bundle, allow_insecure_http)
     resources = build_resources(
         api, ENDPOINTS, failures, max_concurrency, EventWindow(start_date, end_date)
     )
@@ -179,4 +193,28 @@ def posit_connect_source(
     return resources
 
 
-__all__ = ["EndpointFailures", "posit_connect_source"]
+# The change sensor's question: "did any content item appear, redeploy or go?"
+@with_config(sections=(known_sections.SOURCES, SECTION))
+def content_versions(
+    base_url: str | None = None,
+    api_key: TSecretStrValue | None = None,
+    request_timeout: float = 60.0,
+    ca_bundle: str | None = None,
+    allow_insecure_http: bool = False,
+) -> dict[str, str]:
+    """Each content item's last_deployed_time, from one GET /v1/content (settings are read
+    like the source's). Without `include=owner,tags` the answer is a fraction of the load's."""
+    api = connect_api(base_url, api_key, request_timeout, ca_bundle, allow_insecure_http)
+    listing = replace(CATALOG["content"], params={})
+    try:
+        pages = list(api.pages(listing, quiet=True))
+    except RequestException as error:
+        raise SourceError(
+            f"Posit Connect at {api.base_url} could not be reached: {error}"
+        ) from None
+    return {
+        str(item["guid"]): str(item.get("last_deployed_time")) for page in pages for item in page
+    }
+
+
+__all__ = ["EndpointFailures", "content_versions", "posit_connect_source"]

@@ -93,6 +93,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         parent="content",
         change_field="last_deployed_time",
         key=("content_guid",),
+        unique_key=("id",),
+        may_be_empty=True,
         description=(
             "Who may view or change each content item (GET /v1/content/{guid}/permissions): one "
             "row per grant, principal_guid joins users.guid or groups.guid by principal_type."
@@ -103,6 +105,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         table="oauth_integrations",
         path="/v1/oauth/integrations",
         key=("guid",),
+        may_be_empty=True,
         requires=f"{PUBLISHER}, and {OAUTH_VERSION}",
         description=(
             "OAuth integrations configured on the server (GET /v1/oauth/integrations): one row "
@@ -116,6 +119,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         path="/v1/oauth/sessions",
         params={"all": "true"},
         key=("guid",),
+        may_be_empty=True,
         requires=f"{ADMIN} to list every user's sessions, and {OAUTH_VERSION}",
         description=(
             "OAuth sessions (GET /v1/oauth/sessions?all=true): one row per user session with an "
@@ -128,6 +132,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         table="oauth_credentials",
         path="/v1/oauth/integrations/credentials",
         mode="custom",
+        may_be_empty=True,
         requires=f"CONNECT_CONTENT_SESSION_TOKEN (set when running on Connect) and {OAUTH_VERSION}",
         description=(
             "Credential exchanges this pipeline made (POST /v1/oauth/integrations/credentials, "
@@ -155,6 +160,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paging="page_number",
         params={"page_size": PAGE_SIZE},
         key=("guid",),
+        may_be_empty=True,
         description="Groups (GET /v1/groups, paged): one row per group.",
         string_columns=("guid", "owner_guid"),
     ),
@@ -166,6 +172,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         params={"page_size": PAGE_SIZE},
         parent="groups",
         key=("group_guid",),
+        unique_key=("group_guid", "guid"),
+        may_be_empty=True,
         description=(
             "Members of each group (GET /v1/groups/{guid}/members): one row per group and user; "
             "group_guid joins groups.guid, guid joins users.guid."
@@ -177,6 +185,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         table="tags",
         path="/v1/tags",
         key=("id",),
+        may_be_empty=True,
         description="Content tags (GET /v1/tags): one row per tag; parent_id builds the tree.",
         string_columns=("id", "parent_id"),
         timestamp_columns=("created_time", "updated_time"),
@@ -205,6 +214,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paging="keyset",
         params={"limit": PAGE_SIZE, "asc_order": "true"},
         key=(ROW_KEY_COLUMN,),
+        may_be_empty=True,
         cursor="time",
         cursor_param="from",
         end_param="to",
@@ -224,6 +234,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paging="keyset",
         params={"limit": PAGE_SIZE, "asc_order": "true"},
         key=(ROW_KEY_COLUMN,),
+        may_be_empty=True,
         cursor="started",
         cursor_param="from",
         end_param="to",

@@ -1,0 +1,132 @@
+"""The fast path (assets._arrow: Arrow tables, and leaner rows where dlt's JSON normalizer
+must run) loads exactly what dlt loads from the rows as the resources make them.
+
+Every table is loaded twice from the same simulator, once with the fast path and once with
+it switched off, over a first run and a run after the server changed; the tables must hold
+the same rows, ids and column types. (No timing here: see bench/.)
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dlt
+import duckdb
+import pytest
+
+from assets import _catalog
+from assets._arrow import as_arrow
+from assets._catalog import row_key
+from assets.registry import POSIT_CONNECT
+from simulators.posit_connect import PositConnectSimulator
+
+# Differ by design between two loads: the load id, and the times of the load itself (when
+# a version became current or was retired, when a deletion was noticed).
+VOLATILE = {"_dlt_load_id", "_dlt_valid_from"}
+LOAD_TIMES = {"_dlt_valid_to", "deleted_time"}
+# Tables whose `_dlt_id` is only unique (not a row hash): events, merged on their own key.
+RANDOM_IDS = {e.table for e in POSIT_CONNECT.endpoints if e.mode in ("events", "custom")}
+
+
+def _load(sim: PositConnectSimulator, path: Path, name: str) -> None:
+    pipeline = dlt.pipeline(
+        pipeline_name=name,
+        destination=dlt.destinations.duckdb(credentials=str(path)),
+        dataset_name="data",
+        pipelines_dir=str(path.parent / "pipelines"),
+    )
+    source = POSIT_CONNECT.source(base_url=sim.url, api_key=sim.api_key)
+    pipeline.run(source, loader_file_format="parquet").raise_on_failed_jobs()
+
+
+def _snapshot(path: Path) -> dict[str, tuple[dict[str, str], list[tuple]]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'data' "
+                "AND table_name NOT LIKE '_dlt%'"
+            ).fetchall()
+        ]
+        out = {}
+        for table in tables:
+            types = dict(
+                con.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    f"WHERE table_schema = 'data' AND table_name = '{table}'"
+                ).fetchall()
+            )
+            columns = sorted(c for c in types if c not in VOLATILE)
+            listed = ", ".join(f'"{c}" IS NULL' if c in LOAD_TIMES else f'"{c}"' for c in columns)
+            if "deleted_time" in types:  # a tombstone's row hash includes when it was noticed
+                listed = listed.replace(
+                    '"_dlt_id"', 'CASE WHEN deleted_time IS NULL THEN "_dlt_id" END'
+                )
+            if table in RANDOM_IDS:  # a unique id on either path, not the same one
+                listed = listed.replace('"_dlt_id"', '"_dlt_id" IS NOT NULL')
+            rows = con.execute(f"SELECT {listed} FROM data.{table} ORDER BY ALL").fetchall()
+            out[table] = ({c: types[c] for c in columns}, rows)
+        return out
+
+
+def test_fast_and_json_paths_load_the_same_tables(tmp_path, monkeypatch):
+    fast, slow = tmp_path / "fast.duckdb", tmp_path / "slow.duckdb"
+    as_tables: list[bool] = []
+
+    def counting_as_arrow(*args, **kwargs):
+        table = as_arrow(*args, **kwargs)
+        as_tables.append(table is not None)
+        return table
+
+    monkeypatch.setattr(_catalog, "as_arrow", counting_as_arrow)
+    with PositConnectSimulator(content=60, users=40, visits=700, audit_logs=150) as sim:
+        for step in range(2):
+            _load(sim, fast, "fast")
+            assert any(as_tables), "the fast path was not taken"
+            with monkeypatch.context() as patch:
+                # plain rows, exactly as the resources produce them, for dlt's JSON path
+                patch.setattr(_catalog, "as_arrow_batches", lambda _, batches, *a, **k: batches)
+                _load(sim, slow, "slow")
+            got, expected = _snapshot(fast), _snapshot(slow)
+            assert got.keys() == expected.keys()
+            for table in expected:
+                assert got[table][0] == expected[table][0], f"{table} columns (run {step})"
+                assert got[table][1] == expected[table][1], f"{table} rows (run {step})"
+            sim.mutate("add_content", {"n": 3})
+            sim.mutate("update_content", {"n": 2})
+            sim.mutate("delete_content", {"n": 1})
+            sim.mutate("add_visits", {"n": 40})
+            sim.mutate("add_audit_logs", {"n": 9})
+            sim.mutate("add_users", {"n": 2})
+
+
+def test_the_fast_path_leaves_to_dlt_what_only_its_normalizer_handles_alike():
+    rows = [{"id": "1", "tags": [{"name": "a"}]}]
+    assert as_arrow(rows, "random", load_id="1") is None  # a list: a nested table
+    assert as_arrow([{"id": 1}, {"id": "x"}], "random", load_id="1") is None  # mixed types
+    when = [{"id": "1", "when": "2024-05-01T10:00:00Z"}]
+    assert as_arrow(when, "random", load_id="1") is None  # dlt would detect a timestamp
+    table = as_arrow(when, "random", typed_columns=frozenset({"when"}), load_id="1")
+    assert table is not None and table.column_names == ["id", "when", "_dlt_load_id", "_dlt_id"]
+    nested = as_arrow([{"a": {"b": 1, "c": None}, "d": None}], "random", load_id="1")
+    assert nested is not None and nested.column_names == ["a__b", "_dlt_load_id", "_dlt_id"]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"a": "plain", "b": 1, "c": None, "d": True, "t": datetime(2024, 1, 2, 3, 4, 5, 6, UTC)},
+        {"a": "ünïcode", "b": -5},
+        {"a": 'ctrl \x00\x1f \x7f " \\ /', "z": False},
+        {"a": 1.5, "b": 1e16, "c": float("nan")},
+        {"a": 2**70},
+        {"nested": {"x": [1, 2]}, "t": datetime(2024, 1, 1, tzinfo=UTC)},
+    ],
+)
+def test_row_keys_match_the_json_module_byte_for_byte(row):
+    canonical = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+    import hashlib
+
+    assert row_key(row) == hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
