@@ -44,7 +44,13 @@ from assets._arrow import (
     for_json_normalizer,
     row_id_kind,
 )
-from assets._http import EndpointUnavailable, Progress, SourceError, progress_log
+from assets._http import (
+    ConfigurationError,
+    EndpointUnavailable,
+    Progress,
+    SourceError,
+    progress_log,
+)
 
 DELETED_COLUMN = "deleted_time"
 ROW_KEY_COLUMN = "row_key"
@@ -451,6 +457,31 @@ class EventWindow:
     start: str | None = None
     end: str | None = None
 
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """[start, end] as UTC datetimes, or a ConfigurationError naming the value to fix."""
+        start, end = _window_bound("start_date", self.start), _window_bound("end_date", self.end)
+        if end is not None and start is None:
+            raise ConfigurationError(
+                f"end_date {self.end!r} needs a start_date: a backfill loads exactly "
+                "[start_date, end_date]."
+            )
+        if start is not None and end is not None and start > end:
+            raise ConfigurationError(
+                f"start_date {self.start!r} is after end_date {self.end!r}: swap them."
+            )
+        return start, end
+
+
+def _window_bound(name: str, value: str | None) -> datetime | None:
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name} {value!r} is not an RFC3339 timestamp or date (for example "
+            f"2025-01-31T00:00:00Z or 2025-01-31). Fix {name} in the source settings "
+            "(.dlt/config.toml or SOURCES__<SOURCE>__...) or in the run's config."
+        ) from None
+
 
 def build_resources(
     api: Any,
@@ -589,8 +620,15 @@ def _latest_rows(
 def _event_rows(
     api: Any, endpoint: Endpoint, _max_concurrency: int, window: EventWindow
 ) -> Callable[..., Iterator[Any]]:
-    start = parse_timestamp(window.start) if window.start else None
-    end = parse_timestamp(window.end) if window.end else None
+    try:
+        start, end = window.bounds()
+    except ConfigurationError as error:
+        invalid = error  # raised when the table is loaded: the code location still loads
+
+        def refuse() -> Iterator[Any]:
+            raise invalid
+
+        return refuse
 
     def rows(
         since: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from dlt.extract.source import DltSource
 
 from assets import oscar, posit_connect
 from assets._catalog import Endpoint
+from assets._http import ConfigurationError
 from assets.oscar import settings as oscar_settings
 from assets.posit_connect import settings as posit_settings
 
@@ -18,8 +20,9 @@ class ChangeProbe:
     """One cheap request that tells whether an API's primary list changed.
 
     `versions()` returns {row key: version} for every row of `table` (Posit: content guid ->
-    last_deployed_time), reading its settings the way the source does; it raises a
-    SourceError (or a requests error) naming the server when it cannot answer."""
+    last_deployed_time; OSCAR: service name -> digest of its definition), reading its
+    settings the way the source does; it raises a SourceError (or a requests error) naming
+    the server when it cannot answer."""
 
     table: str
     versions: Callable[[], dict[str, str]]
@@ -68,7 +71,23 @@ OSCAR = SourceInfo(
     pipeline_name=oscar_settings.PIPELINE_NAME,
     dataset_name=oscar_settings.DATASET_NAME,
     duckdb_file=oscar_settings.DUCKDB_FILE,
+    change_probe=ChangeProbe("services", oscar.service_versions),
     credential_args=("username", "password", "bearer_token", "refresh_token"),
 )
 
 SOURCES: tuple[SourceInfo, ...] = (POSIT_CONNECT, OSCAR)
+ENABLED_APIS_ENV = "ENABLED_APIS"
+
+
+def enabled_sources() -> tuple[SourceInfo, ...]:
+    """The APIs named in ENABLED_APIS (comma-separated), else all: a team that runs only one
+    of the two products gets no schedules, sensors or failed runs for the other."""
+    names = [n.strip() for n in os.environ.get(ENABLED_APIS_ENV, "").split(",") if n.strip()]
+    known = {info.name: info for info in SOURCES}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigurationError(
+            f"{ENABLED_APIS_ENV} names {', '.join(map(repr, unknown))}: not an API of this "
+            f"project. Use a comma-separated list of {', '.join(known)}, or unset it for all."
+        )
+    return tuple(info for info in SOURCES if not names or info.name in names)

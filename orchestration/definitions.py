@@ -1,4 +1,4 @@
-"""The code location: everything Dagster shows is assembled here, from `SOURCES`."""
+"""The code location: everything Dagster shows is assembled here, from the enabled APIs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource
 
-from assets.registry import SOURCES
+from assets.registry import enabled_sources
 from orchestration.checks import build_table_checks
 from orchestration.dlt_assets import build_api_assets
 from orchestration.schedules import build_refresh_schedules
@@ -27,13 +27,14 @@ def build_definitions(settings: OrchestrationSettings | None = None) -> Definiti
         description="Every table of every API, the APIs in parallel (one DuckDB file each).",
         executor_def=multiprocess_executor,
     )
-    cadence_jobs, schedules = build_refresh_schedules(SOURCES, settings)
+    sources = enabled_sources()
+    cadence_jobs, schedules = build_refresh_schedules(sources, settings)
     return Definitions(
-        assets=[build_api_assets(info, settings) for info in SOURCES],
-        asset_checks=[build_table_checks(info) for info in SOURCES],
+        assets=[build_api_assets(info, settings) for info in sources],
+        asset_checks=[build_table_checks(info) for info in sources],
         jobs=[refresh_all, *cadence_jobs],
         schedules=schedules,
-        sensors=build_sensors(SOURCES, settings),
+        sensors=build_sensors(sources, settings),
         resources={"dlt": DagsterDltResource()},
         # A run of one API is a load and then its checks, one after the other: running them
         # in the run's own process saves a Python start-up with every import per step.

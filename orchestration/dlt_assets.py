@@ -12,6 +12,7 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     Backoff,
+    Config,
     Failure,
     Jitter,
     MetadataValue,
@@ -19,6 +20,7 @@ from dagster import (
     multi_asset,
 )
 from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
+from pydantic import Field
 
 from assets._catalog import EndpointFailures
 from assets._http import (
@@ -66,6 +68,36 @@ def progress_in_run_log(context: AssetExecutionContext) -> Iterator[None]:
         progress_log.setLevel(previous)
 
 
+class EventBackfill(Config):
+    """Run config that reloads a time range of the event tables (Posit Connect audit_logs,
+    content_visits, shiny_usage) without touching their incremental cursors. Rows already
+    loaded are not duplicated: event tables merge insert-only on their key."""
+
+    start_date: str | None = Field(
+        default=None, description="RFC3339 timestamp or date: the first event to reload."
+    )
+    end_date: str | None = Field(
+        default=None, description="RFC3339 timestamp or date: the last event to reload."
+    )
+
+    def source_args(self, info: SourceInfo) -> dict[str, str]:
+        pairs = (("start_date", self.start_date), ("end_date", self.end_date))
+        window = {name: value for name, value in pairs if value}
+        if window and not any(e.mode == "events" for e in info.endpoints):
+            raise Failure(
+                description=f"{info.title} has no event tables: start_date and end_date in the "
+                "run config apply to Posit Connect's audit_logs, content_visits and shiny_usage.",
+                allow_retries=False,
+            )
+        if window and "end_date" not in window:
+            raise Failure(
+                description="A backfill needs both start_date and end_date in the run config "
+                "(for the first load's lower bound, set start_date in the source settings).",
+                allow_retries=False,
+            )
+        return window
+
+
 def writer_pool(info: SourceInfo) -> str:
     """Steps that open the API's destination (loads and checks) queue on this pool, limit 1
     in dagster.yaml: DuckDB allows one writing process per file."""
@@ -111,15 +143,16 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
         pool=writer_pool(info),
         retry_policy=refresh_retry_policy(settings),
     )
-    def api_tables(context: AssetExecutionContext, dlt: DagsterDltResource):
+    def api_tables(context: AssetExecutionContext, dlt: DagsterDltResource, config: EventBackfill):
         failures = EndpointFailures()
+        backfill = config.source_args(info)
         try:
             # the file lock queues loads that Dagster's pools cannot see (another instance,
             # the CLI without DAGSTER_HOME, a plain dlt script)
             with progress_in_run_log(context), exclusive_load(info, progress_log):
                 results = dlt.run(
                     context,
-                    dlt_source=info.source(failures=failures),
+                    dlt_source=info.source(failures=failures, **backfill),
                     dlt_pipeline=make_pipeline(info),
                     loader_file_format=loader_file_format(),
                 )

@@ -280,12 +280,14 @@ class Simulator:
             self._httpd.server_close()
             self._httpd = None
 
-    def serve_forever(self) -> None:
+    def serve_until_interrupted(self, details: Callable[[], list[str]]) -> None:
+        """Standalone use: the URL first, then `details()` (what a client needs, once the
+        port is bound), until Ctrl-C."""
         self.start()
-        print(f"{self.name} simulator listening on {self.url}", flush=True)
+        print(f"{self.name} simulator listening on {self.url}")
+        print("\n".join(details()), flush=True)
         try:
-            while True:
-                time.sleep(3600)
+            threading.Event().wait()
         except KeyboardInterrupt:
             self.stop()
 
@@ -423,3 +425,22 @@ class SimulatorClient:
 
     def mutate(self, action: str, **params: Any) -> Any:
         return self._call("POST", "mutate", {"action": action, **params})["result"]
+
+
+def command_line(
+    prog: str, description: str, port: int, sizes: dict[str, int], more: Callable | None = None
+) -> dict[str, Any]:
+    """A simulator's standalone options, as keyword arguments for its constructor: where it
+    listens, latency, seed and the size of each collection (`sizes`: name -> default)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port, help="0 picks a free port")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
+    parser.add_argument("--seed", type=int, default=0, help="the generated data's random seed")
+    for name, default in sizes.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
+    if more is not None:
+        more(parser)
+    return vars(parser.parse_args())

@@ -18,7 +18,7 @@ CREDENTIAL_ENV_PREFIXES = ("SOURCES__", "DESTINATION__", "CONNECT_", "OSCAR_")
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
-        if name.startswith(CREDENTIAL_ENV_PREFIXES) or name == "LOAD_DESTINATION":
+        if name.startswith(CREDENTIAL_ENV_PREFIXES) or name in ("LOAD_DESTINATION", "ENABLED_APIS"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("DUCKDB_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
 
@@ -15,8 +16,10 @@ def materialize_api(
     info: SourceInfo,
     tables: Sequence[str] | None = None,
     instance: DagsterInstance | None = None,
+    config: dict[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
-    """Materialise `tables` (default: all) of one API in-process, like the UI's button."""
+    """Materialise `tables` (default: all) of one API in-process, like the UI's button;
+    `config` is the API's run config (orchestration.dlt_assets.EventBackfill)."""
     defs = build_definitions()
     api_assets = [a for a in defs.assets if any(k.path[0] == info.name for k in a.keys)]
     selection = [AssetKey([info.name, t]) for t in tables] if tables else None
@@ -26,6 +29,7 @@ def materialize_api(
         resources=defs.resources,
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=False,
+        run_config={"ops": {f"{info.name}_tables": {"config": config}}} if config else None,
     )
 
 

@@ -11,23 +11,31 @@ API is loaded from it instead.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
 
+from assets._http import ConfigurationError
 from assets.destinations import REPO_ROOT, current_row_counts, destination_name
-from assets.registry import SOURCES, SourceInfo
+from assets.registry import SourceInfo, enabled_sources
 
 
 def _simulate_posit_connect(stack: ExitStack) -> dict[str, str]:
     from simulators.posit_connect import PositConnectSimulator
 
-    sim = stack.enter_context(PositConnectSimulator())
+    # History that ends at midnight UTC, like the OSCAR simulator's: a second `load` the same
+    # day finds the same rows (nothing new), as against a real server with no activity.
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    sim = stack.enter_context(
+        PositConnectSimulator(generated_at_us=int(midnight.timestamp() * 1e6))
+    )
     return {
         "SOURCES__POSIT_CONNECT_SOURCE__BASE_URL": sim.url,
         "SOURCES__POSIT_CONNECT_SOURCE__API_KEY": sim.api_key,
@@ -66,20 +74,25 @@ def dagster_env() -> dict[str, str]:
 
 def print_row_counts() -> None:
     print(f"\nCurrent rows per table in {destination_name()}:")
-    for info in SOURCES:
+    for info in enabled_sources():
         for table, count in current_row_counts(info).items():
             shown = "no rows yet" if count is None else f"{count:>8}"
-            print(f"  {info.name}/{table:<22} {shown}")
+            print(f"  {info.name + '/' + table:<36} {shown}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", action="store_true", help="start `dagster dev` instead")
     args = parser.parse_args()
+    try:
+        enabled_sources()
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        return 2
 
     with ExitStack() as stack:
         env = dagster_env()
-        for info in SOURCES:
+        for info in enabled_sources():
             if not server_configured(info):
                 env.update(SIMULATORS[info.name](stack))
                 print(f"{info.title}: no server configured, serving a local simulator")
@@ -88,8 +101,17 @@ def main() -> int:
         if args.dev:
             return subprocess.call([dagster, "dev", "-m", "orchestration.definitions"])
         command = [dagster, "asset", "materialize", "-m", "orchestration.definitions"]
-        code = subprocess.call([*command, "--select", "*"])
+        # INFO: each table's rows and requests as they load, without the event-by-event DEBUG
+        quiet = json.dumps({"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+        # `dagster asset materialize` is "superseded" by dg, which takes no run config yet
+        warnings = "ignore:Function `asset_materialize_command`,ignore:Parameter `include_sources`"
+        code = subprocess.call(
+            [*command, "--select", "*", "--config-json", quiet],
+            env={**os.environ, "PYTHONWARNINGS": warnings},
+        )
         print_row_counts()
+        if code:
+            print(f"\nThe run failed (exit code {code}): the errors above say what to change.")
         return code
 
 

@@ -9,10 +9,14 @@ dlt.pipeline("oscar_pipeline", destination="duckdb", dataset_name="oscar_data").
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import dlt
+from dlt.common.configuration.inject import with_config
+from dlt.common.configuration.specs import known_sections
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 from requests import RequestException, Response
@@ -144,6 +148,38 @@ class OscarApi(RestApi):
         )
 
 
+def oscar_api(
+    base_url: str | None,
+    username: str | None,
+    password: str | None,
+    bearer_token: str | None,
+    refresh_token: str | None,
+    token_endpoint: str | None,
+    client_id: str | None,
+    scopes: Any,
+    request_timeout: float,
+    ca_bundle: str | None,
+    allow_insecure_http: bool,
+) -> OscarApi:
+    credentials = Credentials(
+        username=username,
+        password=password,
+        bearer_token=bearer_token,
+        refresh_token=refresh_token,
+        token_endpoint=token_endpoint,
+        client_id=client_id,
+        scopes=parse_scopes(scopes),
+    )
+    server = ServerSettings(
+        base_url=base_url or "",
+        setting=URL_SETTING,
+        ca_bundle=ca_bundle,
+        allow_insecure_http=allow_insecure_http,
+        timeout=request_timeout,
+    )
+    return OscarApi(server, credentials)
+
+
 @dlt.source(section=SECTION, name="oscar")
 def oscar_source(
     base_url: str | None = None,
@@ -183,24 +219,62 @@ def oscar_source(
             credentials may not read, so the other tables still load; without one, such a
             table fails the whole run.
     """
-    server = ServerSettings(
-        base_url=base_url or "",
-        setting=URL_SETTING,
-        ca_bundle=ca_bundle,
-        allow_insecure_http=allow_insecure_http,
-        timeout=request_timeout,
+    api = oscar_api(
+        base_url,
+        username,
+        password,
+        bearer_token,
+        refresh_token,
+        token_endpoint,
+        client_id,
+        scopes,
+        request_timeout,
+        ca_bundle,
+        allow_insecure_http,
     )
-    credentials = Credentials(
-        username=username,
-        password=password,
-        bearer_token=bearer_token,
-        refresh_token=refresh_token,
-        token_endpoint=token_endpoint,
-        client_id=client_id,
-        scopes=parse_scopes(scopes),
-    )
-    api = OscarApi(server, credentials)
     return build_resources(api, ENDPOINTS, failures, max_concurrency, EventWindow())
 
 
-__all__ = ["EndpointFailures", "oscar_source"]
+# The change sensor's question: "was any service added, removed or redefined?"
+@with_config(sections=(known_sections.SOURCES, SECTION))
+def service_versions(
+    base_url: str | None = None,
+    username: str | None = None,
+    password: TSecretStrValue | None = None,
+    bearer_token: TSecretStrValue | None = None,
+    refresh_token: TSecretStrValue | None = None,
+    token_endpoint: str | None = None,
+    client_id: str | None = None,
+    scopes: Any = None,
+    request_timeout: float = 60.0,
+    ca_bundle: str | None = None,
+    allow_insecure_http: bool = False,
+) -> dict[str, str]:
+    """A digest of each service's definition (redacted: a rotated token is not a change),
+    from one GET /system/services; settings are read like the source's."""
+    api = oscar_api(
+        base_url,
+        username,
+        password,
+        bearer_token,
+        refresh_token,
+        token_endpoint,
+        client_id,
+        scopes,
+        request_timeout,
+        ca_bundle,
+        allow_insecure_http,
+    )
+    try:
+        services = [row for page in api.pages(CATALOG["services"], quiet=True) for row in page]
+    except RequestException as error:
+        raise SourceError(f"OSCAR at {api.base_url} could not be reached: {error}") from None
+    return {
+        str(service["name"]): hashlib.sha256(
+            json.dumps(service, sort_keys=True, default=str).encode()
+        ).hexdigest()
+        for service in services
+    }
+
+
+__all__ = ["EndpointFailures", "oscar_source", "service_versions"]

@@ -7,53 +7,34 @@ Prints the URL and the admin API key in the variables posit-sdk and rsconnect re
 
 from __future__ import annotations
 
-import argparse
-import threading
+from simulators._server import command_line
 
 from . import PositConnectSimulator
 
+SIZES = {
+    "content": 50,
+    "users": 30,
+    "groups": 5,
+    "visits": 500,
+    "shiny_sessions": 200,
+    "audit_logs": 300,
+    "oauth_integrations": 3,
+    "oauth_sessions": 6,
+}
 
-def _arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m simulators.posit_connect", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8787)
+
+def _version_option(parser) -> None:
     parser.add_argument("--version", default="2025.09.0", help="Connect version to pretend to be")
-    parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=0)
-    for name, default in (
-        ("content", 50), ("users", 30), ("groups", 5), ("visits", 500), ("shiny-sessions", 200),
-        ("audit-logs", 300), ("oauth-integrations", 3), ("oauth-sessions", 6),
-    ):  # fmt: skip
-        parser.add_argument(f"--{name}", type=int, default=default)
-    return parser.parse_args()
 
 
 def main() -> None:
-    args = _arguments()
+    prog, description = "python -m simulators.posit_connect", __doc__.split("\n")[0]
     simulator = PositConnectSimulator(
-        args.host,
-        args.port,
-        content=args.content,
-        users=args.users,
-        groups=args.groups,
-        visits=args.visits,
-        shiny_sessions=args.shiny_sessions,
-        audit_logs=args.audit_logs,
-        oauth_integrations=args.oauth_integrations,
-        oauth_sessions=args.oauth_sessions,
-        version=args.version,
-        latency_ms=args.latency_ms,
-        seed=args.seed,
-    ).start()
-    print(f"{simulator.name} simulator (Connect {simulator.version}) listening on {simulator.url}")
-    print(f"CONNECT_SERVER={simulator.url}")
-    print(f"CONNECT_API_KEY={simulator.api_key}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        simulator.stop()
+        **command_line(prog, description, 8787, SIZES, _version_option)
+    )
+    simulator.serve_until_interrupted(
+        lambda: [f"CONNECT_SERVER={simulator.url}", f"CONNECT_API_KEY={simulator.api_key}"]
+    )
 
 
 if __name__ == "__main__":

@@ -117,7 +117,10 @@ class PositConnectSimulator(Simulator):
         version: str = "2025.09.0",
         latency_ms: float = 0.0,
         seed: int = 0,
+        generated_at_us: int | None = None,
     ):
+        """`generated_at_us` (epoch microseconds, default now) is the moment the generated
+        history ends: two simulators with the same seed and moment serve the same rows."""
         super().__init__(host, port, latency_ms)
         # Guards the data; the base's `_lock` guards counters, so a slow content
         # serialisation never stalls requests that only need to be counted.
@@ -128,7 +131,7 @@ class PositConnectSimulator(Simulator):
             content, users, groups, visits, shiny_sessions, audit_logs,
             oauth_integrations, oauth_sessions,
         )  # fmt: skip
-        self.data = ConnectData(sizes, seed, ts.now_us(), self.url)
+        self.data = ConnectData(sizes, seed, generated_at_us or ts.now_us(), self.url)
 
         key_rng = random.Random(f"{seed}/keys")
         self.api_key = _random_key(key_rng)

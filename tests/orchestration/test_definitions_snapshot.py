@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus
 
+from assets._http import ConfigurationError
 from assets.registry import SOURCES
 from orchestration.definitions import build_definitions
 
@@ -66,6 +67,7 @@ EXPECTED_SCHEDULES = {
 # name -> minimum interval in seconds with the default settings
 EXPECTED_SENSORS = {
     "posit_connect_change_sensor": 300,
+    "oscar_change_sensor": 300,
     "refresh_failure_sensor": 30,
 }
 FRESH_FOR_HOURS = {CATALOG: 3, USAGE: 13}
@@ -77,6 +79,7 @@ ORCHESTRATION_ENV = (
     "CATALOG_FRESHNESS_HOURS",
     "USAGE_FRESHNESS_HOURS",
     "CHANGE_SENSOR_INTERVAL_SECONDS",
+    "ENABLED_APIS",
 )
 
 
@@ -160,3 +163,24 @@ def test_settings_change_the_cadence(monkeypatch):
         "Europe/Madrid",
     )
     assert repository.get_sensor_def("posit_connect_change_sensor").minimum_interval_seconds == 5
+
+
+def test_enabled_apis_limit_the_code_location_to_those_apis(monkeypatch):
+    monkeypatch.setenv("ENABLED_APIS", " posit_connect ")
+    repository = build_definitions().get_repository_def()
+
+    assert {key.path[0] for key in repository.asset_graph.get_all_asset_keys()} == {"posit_connect"}
+    assert {s.name for s in repository.sensor_defs} == {
+        "posit_connect_change_sensor",
+        "refresh_failure_sensor",
+    }
+    assert not any(s.name.startswith("oscar") for s in repository.schedule_defs)
+
+
+def test_an_unknown_api_in_enabled_apis_names_the_choices(monkeypatch):
+    monkeypatch.setenv("ENABLED_APIS", "posit_connect,oscr")
+
+    with pytest.raises(
+        ConfigurationError, match=r"ENABLED_APIS names 'oscr'.*posit_connect, oscar"
+    ):
+        build_definitions()

@@ -103,6 +103,56 @@ def test_a_rejected_key_skips_naming_the_setting(posit_sim, instance, monkeypatc
     assert "not-a-key" not in result.skip_message
 
 
+OSCAR_SENSOR = "oscar_change_sensor"
+REFRESHED_ON_SERVICE_CHANGE = {
+    AssetKey(["oscar", table]) for table in ("services", "users", "projects", "sites", "attributes")
+}
+
+
+@pytest.mark.parametrize(
+    ("action", "rows_after"),
+    [("add_service", 13), ("update_service", 12), ("remove_service", 11)],
+)
+def test_a_service_added_redefined_or_removed_requests_the_service_tables(
+    oscar_sim, instance, action, rows_after
+):
+    defs = build_definitions()
+    first = tick(defs, instance, cursor=None, name=OSCAR_SENSOR)
+    assert "12 rows of services recorded" in first.skip_message
+    unchanged = tick(defs, instance, cursor=first.cursor, name=OSCAR_SENSOR)
+    assert "unchanged" in unchanged.skip_message
+    assert oscar_sim.stats()["requests"] == {"GET /system/services": 2, "total": 2}
+
+    oscar_sim.mutate(action, {"n": 1})
+    result = tick(defs, instance, cursor=first.cursor, name=OSCAR_SENSOR)
+
+    (request,) = result.run_requests
+    assert set(request.asset_selection) == REFRESHED_ON_SERVICE_CHANGE
+    assert f"12 -> {rows_after} rows" in request.tags[CHANGE_TAG]
+    assert not tick(defs, instance, cursor=result.cursor, name=OSCAR_SENSOR).run_requests
+
+
+def test_new_jobs_alone_do_not_trigger_the_services_sensor(oscar_sim, instance):
+    defs = build_definitions()
+    cursor = tick(defs, instance, cursor=None, name=OSCAR_SENSOR).cursor
+
+    oscar_sim.mutate("add_jobs", {"n": 10})
+    oscar_sim.mutate("change_job_status", {"n": 3})
+
+    assert not tick(defs, instance, cursor=cursor, name=OSCAR_SENSOR).run_requests
+
+
+def test_rejected_oscar_credentials_skip_naming_the_setting(oscar_sim, instance, monkeypatch):
+    monkeypatch.setenv("SOURCES__OSCAR_SOURCE__PASSWORD", "wrong-password")
+
+    result = tick(build_definitions(), instance, cursor=None, name=OSCAR_SENSOR)
+
+    assert not result.run_requests
+    assert "HTTP 401" in result.skip_message
+    assert "SOURCES__OSCAR_SOURCE__PASSWORD" in result.skip_message
+    assert "wrong-password" not in result.skip_message
+
+
 class _Collector(BaseHTTPRequestHandler):
     received: ClassVar[list[dict]] = []
     status: ClassVar[int] = 200

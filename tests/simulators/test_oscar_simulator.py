@@ -387,10 +387,8 @@ def test_runs_standalone():
         text=True,
     )
     try:
-        lines = []
-        while not (lines and "listening on" in lines[-1]):
-            lines.append(process.stdout.readline())
-        url = lines[-1].split("listening on ")[1].strip()
+        lines = [process.stdout.readline() for _ in range(7)]  # the URL, then what to log in with
+        url = lines[0].split("listening on ")[1].strip()
         password = next(line.split()[-1] for line in lines if "password" in line)
         response = requests.get(f"{url}/system/services", auth=("oscar", password), timeout=10)
         assert response.status_code == 200 and len(response.json()) == 2

@@ -1,0 +1,76 @@
+"""The README's main command (`python3 tasks.py load` runs `python -m tools.load_all`): with
+no server configured it serves both simulators, materialises every asset through the Dagster
+CLI and prints each table's current rows."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from assets.destinations import REPO_ROOT
+from simulators.posit_connect import PositConnectSimulator
+
+# The OSCAR simulator's defaults: 12 services of 30 jobs each.
+OSCAR_ROWS = {
+    "services": 12,
+    "users": 7,
+    "projects": 4,
+    "sites": 11,
+    "attributes": 69,
+    "jobs": 360,
+    "buckets": 15,
+    "cluster_info": 1,
+    "cluster_config": 1,
+    "cluster_status": 1,
+}
+
+pytestmark = pytest.mark.e2e
+
+
+def load_all(**env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.load_all"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def printed_rows(output: str) -> dict[str, int]:
+    return {m[1]: int(m[2]) for m in re.finditer(r"^  (\S+/\S+)\s+(\d+)$", output, re.M)}
+
+
+def test_load_serves_the_simulators_and_prints_every_tables_rows_twice_the_same():
+    expected = {f"oscar/{t}": n for t, n in OSCAR_ROWS.items()}
+    posit = PositConnectSimulator().expected_counts()
+    expected |= {f"posit_connect/{t}": n for t, n in posit.items() if t != "oauth_credentials"}
+
+    first = load_all()
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert printed_rows(first.stdout) == expected
+    assert "posit_connect/oauth_credentials" in first.stdout  # no exchange with an API key
+    # progress reaches the terminal; the event-by-event DEBUG lines do not
+    assert "content_item: 50 rows from 50 requests" in first.stderr
+    assert " DEBUG " not in first.stderr
+
+    second = load_all()  # the same server data: nothing new, nothing duplicated
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert printed_rows(second.stdout) == expected
+    assert "content_item: 0 rows from 0 requests" in second.stderr
+
+
+def test_one_api_only_and_a_misspelt_one():
+    only = load_all(ENABLED_APIS="oscar")
+    assert only.returncode == 0, only.stderr[-3000:]
+    assert set(printed_rows(only.stdout)) == {f"oscar/{t}" for t in OSCAR_ROWS}
+    assert "Posit Connect" not in only.stdout
+
+    wrong = load_all(ENABLED_APIS="posit")
+    assert wrong.returncode == 2
+    assert "ENABLED_APIS names 'posit'" in wrong.stderr
