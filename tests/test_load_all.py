@@ -12,7 +12,9 @@ import sys
 import pytest
 
 from assets.destinations import REPO_ROOT
+from assets.registry import OSCAR, POSIT_CONNECT
 from simulators.posit_connect import PositConnectSimulator
+from tests.conftest import query
 
 # The OSCAR simulator's defaults: 12 services of 30 jobs each.
 OSCAR_ROWS = {
@@ -63,6 +65,9 @@ def test_load_serves_the_simulators_and_prints_every_tables_rows_twice_the_same(
     assert second.returncode == 0, second.stderr[-3000:]
     assert printed_rows(second.stdout) == expected
     assert "content_item: 0 rows from 0 requests" in second.stderr
+    # not even a new scd2 version: the simulators serve the same rows at the same URLs
+    assert query(POSIT_CONNECT, "SELECT count(*) FROM content") == [(posit["content"],)]
+    assert query(OSCAR, "SELECT count(*) FROM sites") == [(OSCAR_ROWS["sites"],)]
 
 
 def test_one_api_only_and_a_misspelt_one():

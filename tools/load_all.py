@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dlt
 
@@ -27,14 +28,24 @@ from assets.destinations import REPO_ROOT, current_row_counts, destination_name
 from assets.registry import SourceInfo, enabled_sources
 
 
+def _serve(stack: ExitStack, simulator: Callable[[int], Any], port: int) -> Any:
+    """The simulator on its usual port if that is free, else on any: URLs in the data (such
+    as content_url) stay the same from one `load` to the next, as a real server's do."""
+    try:
+        return stack.enter_context(simulator(port))
+    except OSError:
+        return stack.enter_context(simulator(0))
+
+
 def _simulate_posit_connect(stack: ExitStack) -> dict[str, str]:
     from simulators.posit_connect import PositConnectSimulator
 
     # History that ends at midnight UTC, like the OSCAR simulator's: a second `load` the same
     # day finds the same rows (nothing new), as against a real server with no activity.
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    sim = stack.enter_context(
-        PositConnectSimulator(generated_at_us=int(midnight.timestamp() * 1e6))
+    generated_at_us = int(midnight.timestamp() * 1e6)
+    sim = _serve(
+        stack, lambda port: PositConnectSimulator(port=port, generated_at_us=generated_at_us), 8787
     )
     return {
         "SOURCES__POSIT_CONNECT_SOURCE__BASE_URL": sim.url,
@@ -45,7 +56,7 @@ def _simulate_posit_connect(stack: ExitStack) -> dict[str, str]:
 def _simulate_oscar(stack: ExitStack) -> dict[str, str]:
     from simulators.oscar import OscarSimulator
 
-    sim = stack.enter_context(OscarSimulator())
+    sim = _serve(stack, lambda port: OscarSimulator(port=port), 8788)
     return {
         "SOURCES__OSCAR_SOURCE__BASE_URL": sim.url,
         "SOURCES__OSCAR_SOURCE__USERNAME": sim.username,
