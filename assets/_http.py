@@ -460,8 +460,9 @@ class RestApi:
     """One server: lazily validated settings, a RESTClient, paging, and a per-run cache of
     full lists so a parent list (e.g. content) is requested once however many tables use it.
 
-    Subclasses say how an HTTP error reads to the user (`describe_error`) and how children
-    of a parent row are fetched (`children`)."""
+    Subclasses word HTTP errors for their users (`error_detail`, `rejected`,
+    `forbidden_advice`) and may change how children of a parent row are fetched
+    (`children`)."""
 
     api_name = "API"
     # The server's version, "unknown" when it does not say (subclasses ask it lazily).
@@ -494,10 +495,43 @@ class RestApi:
                 self._client = make_rest_client(settings, self.make_auth())
             return self._client
 
+    # How the API's errors read: what the credentials are called, the server's own error
+    # text, and what to do about a 401 or a 403.
+    credentials_name = "the credentials"
+
+    def error_detail(self, response: Response) -> tuple[str, bool]:
+        """The server's own error text, and whether a 404 is about an object (gone since it
+        was listed) rather than a route the server does not have."""
+        return response.text.strip()[:200], True
+
+    def rejected(self, request: str, detail: str) -> str:
+        return f"{self.api_name} at {self.base_url} rejected {self.credentials_name} (HTTP 401)."
+
+    def forbidden_advice(self, endpoint: Any) -> str:
+        return "Use credentials with more privileges, or leave the table out of the selection."
+
     def describe_error(self, endpoint: Any, response: Response) -> SourceError:
+        status = response.status_code
+        detail, object_gone = self.error_detail(response)
+        request = f"{response.request.method} {redact_url(response.url)}"
+        if status == 401:
+            return AuthenticationFailed(self.rejected(request, detail))
+        if status == 403:
+            return AccessDenied(
+                f"{endpoint.table}: {self.credentials_name} may not read {request} (HTTP 403: "
+                f"{detail}). {self.forbidden_advice(endpoint)}"
+            )
+        if status == 404 and object_gone:
+            return ObjectGone(f"{endpoint.table}: {request} no longer exists.")
+        if status == 404:
+            return EndpointMissing(
+                f"{endpoint.table}: {self.api_name} at {self.base_url} (version {self.version}) "
+                f"has no {request}. This table needs "
+                f"{endpoint.requires or 'a newer ' + self.api_name}; upgrade the server or "
+                "leave the table out of the selection."
+            )
         return SourceError(
-            f"{self.api_name} at {self.base_url} answered HTTP {response.status_code} to "
-            f"{response.request.method} {redact_url(response.url)}."
+            f"{endpoint.table}: {request} failed with HTTP {status} ({detail}) after retries."
         )
 
     def pages(

@@ -23,15 +23,11 @@ from requests import RequestException, Response
 
 from assets._catalog import Endpoint, EndpointFailures, EventWindow, build_resources
 from assets._http import (
-    AccessDenied,
     AuthenticationFailed,
-    EndpointMissing,
-    ObjectGone,
     RestApi,
     ServerSettings,
     SourceError,
     progress_log,
-    redact_url,
     validate_base_url,
 )
 from assets.oscar.auth import ENV, Credentials, OscarAuth, parse_scopes
@@ -120,47 +116,40 @@ class OscarApi(RestApi):
                 pass
         return self._version
 
-    def describe_error(self, endpoint: Endpoint, response: Response) -> SourceError:
-        status = response.status_code
+    def error_detail(self, response: Response) -> tuple[str, bool]:
+        # A known route's 404 (a service or job gone) is empty; an unknown route's is gin's.
         body = response.text.strip()[:200]
-        request = f"{response.request.method} {redact_url(response.url)}"
-        if status == 401:
-            return AuthenticationFailed(
-                f"OSCAR at {self.base_url} answered HTTP 401 to {request}: it rejected "
-                f"{self.credentials.rejected()}."
-            )
-        if status == 403:
-            return AccessDenied(
-                f"{endpoint.table}: the credentials may not read {request} (HTTP 403: {body}). "
-                "Use the deployment's Basic-auth account (username and password) to load "
-                "everything, or leave the table out of the selection."
-            )
-        if status == 404 and body == ROUTE_MISSING:
-            return EndpointMissing(
-                f"{endpoint.table}: OSCAR at {self.base_url} (version {self.version}) has no "
-                f"{request}. This table needs {endpoint.requires or 'a newer OSCAR'}; upgrade "
-                "the server or leave the table out of the selection."
-            )
-        if status == 404:
-            return ObjectGone(f"{endpoint.table}: {request} no longer exists.")
-        return SourceError(
-            f"{endpoint.table}: {request} failed with HTTP {status} ({body}) after retries."
+        return body, body != ROUTE_MISSING
+
+    def rejected(self, request: str, detail: str) -> str:
+        return (
+            f"OSCAR at {self.base_url} answered HTTP 401 to {request}: it rejected "
+            f"{self.credentials.rejected()}."
+        )
+
+    def forbidden_advice(self, endpoint: Any) -> str:
+        return (
+            "Use the deployment's Basic-auth account (username and password) to load "
+            "everything, or leave the table out of the selection."
         )
 
 
+@with_config(sections=(known_sections.SOURCES, SECTION))
 def oscar_api(
-    base_url: str | None,
-    username: str | None,
-    password: str | None,
-    bearer_token: str | None,
-    refresh_token: str | None,
-    token_endpoint: str | None,
-    client_id: str | None,
-    scopes: Any,
-    request_timeout: float,
-    ca_bundle: str | None,
-    allow_insecure_http: bool,
+    base_url: str | None = None,
+    username: str | None = None,
+    password: TSecretStrValue | None = None,
+    bearer_token: TSecretStrValue | None = None,
+    refresh_token: TSecretStrValue | None = None,
+    token_endpoint: str | None = None,
+    client_id: str | None = None,
+    scopes: Any = None,
+    request_timeout: float = 60.0,
+    ca_bundle: str | None = None,
+    allow_insecure_http: bool = False,
 ) -> OscarApi:
+    """The client for the cluster; called without arguments, it reads the settings the way
+    the source does ([sources.oscar_source], SOURCES__OSCAR_SOURCE__...)."""
     credentials = Credentials(
         username=username,
         password=password,
@@ -220,51 +209,26 @@ def oscar_source(
             table fails the whole run.
     """
     api = oscar_api(
-        base_url,
-        username,
-        password,
-        bearer_token,
-        refresh_token,
-        token_endpoint,
-        client_id,
-        scopes,
-        request_timeout,
-        ca_bundle,
-        allow_insecure_http,
+        base_url=base_url,
+        username=username,
+        password=password,
+        bearer_token=bearer_token,
+        refresh_token=refresh_token,
+        token_endpoint=token_endpoint,
+        client_id=client_id,
+        scopes=scopes,
+        request_timeout=request_timeout,
+        ca_bundle=ca_bundle,
+        allow_insecure_http=allow_insecure_http,
     )
     return build_resources(api, ENDPOINTS, failures, max_concurrency, EventWindow())
 
 
 # The change sensor's question: "was any service added, removed or redefined?"
-@with_config(sections=(known_sections.SOURCES, SECTION))
-def service_versions(
-    base_url: str | None = None,
-    username: str | None = None,
-    password: TSecretStrValue | None = None,
-    bearer_token: TSecretStrValue | None = None,
-    refresh_token: TSecretStrValue | None = None,
-    token_endpoint: str | None = None,
-    client_id: str | None = None,
-    scopes: Any = None,
-    request_timeout: float = 60.0,
-    ca_bundle: str | None = None,
-    allow_insecure_http: bool = False,
-) -> dict[str, str]:
+def service_versions() -> dict[str, str]:
     """A digest of each service's definition (redacted: a rotated token is not a change),
-    from one GET /system/services; settings are read like the source's."""
-    api = oscar_api(
-        base_url,
-        username,
-        password,
-        bearer_token,
-        refresh_token,
-        token_endpoint,
-        client_id,
-        scopes,
-        request_timeout,
-        ca_bundle,
-        allow_insecure_http,
-    )
+    from one GET /system/services."""
+    api = oscar_api()
     try:
         services = [row for page in api.pages(CATALOG["services"], quiet=True) for row in page]
     except RequestException as error:

@@ -23,14 +23,9 @@ from requests import RequestException, Response
 
 from assets._catalog import EndpointFailures, EventWindow, build_resources, make_resource
 from assets._http import (
-    AccessDenied,
-    AuthenticationFailed,
-    EndpointMissing,
-    ObjectGone,
     RestApi,
     ServerSettings,
     SourceError,
-    redact_url,
 )
 from assets.posit_connect.auth import (
     EXCHANGE_PATH,
@@ -105,43 +100,35 @@ class ConnectApi(RestApi):
                 self._version = "unknown"
         return self._version
 
-    def describe_error(self, endpoint: Any, response: Response) -> SourceError:
-        status = response.status_code
-        error, is_connect_error = _error_text(response)
-        request = f"{response.request.method} {redact_url(response.url)}"
-        if status == 401:
-            return AuthenticationFailed(
-                f"Posit Connect at {self.base_url} rejected the API key (HTTP 401: {error}). "
-                f"Set a valid key in {KEY_SETTING}."
-            )
-        if status == 403:
-            return AccessDenied(
-                f"{endpoint.table}: the API key may not read {request} (HTTP 403: {error}). "
-                f"This table needs {endpoint.requires or 'a key with more privileges'}; "
-                f"set such a key in {KEY_SETTING}, or leave the table out of the selection."
-            )
-        if status == 404 and is_connect_error:
-            return ObjectGone(f"{endpoint.table}: {request} no longer exists.")
-        if status == 404:
-            return EndpointMissing(
-                f"{endpoint.table}: Posit Connect at {self.base_url} (version {self.version}) "
-                f"has no {request}. This table needs "
-                f"{endpoint.requires or 'a newer Posit Connect'}; upgrade the server or leave "
-                "the table out of the selection."
-            )
-        return SourceError(
-            f"{endpoint.table}: {request} failed with HTTP {status} ({error}) after retries."
+    credentials_name = "the API key"
+
+    def error_detail(self, response: Response) -> tuple[str, bool]:
+        # Connect answers a gone object with its JSON error body, an unknown route in text.
+        return _error_text(response)
+
+    def rejected(self, request: str, detail: str) -> str:
+        return (
+            f"Posit Connect at {self.base_url} rejected the API key (HTTP 401: {detail}). "
+            f"Set a valid key in {KEY_SETTING}."
+        )
+
+    def forbidden_advice(self, endpoint: Any) -> str:
+        return (
+            f"This table needs {endpoint.requires or 'a key with more privileges'}; set such a "
+            f"key in {KEY_SETTING}, or leave the table out of the selection."
         )
 
 
+@with_config(sections=(known_sections.SOURCES, SECTION))
 def connect_api(
-    base_url: str | None,
-    api_key: str | None,
-    request_timeout: float,
-    ca_bundle: str | None,
-    allow_insecure_http: bool,
+    base_url: str | None = None,
+    api_key: TSecretStrValue | None = None,
+    request_timeout: float = 60.0,
+    ca_bundle: str | None = None,
+    allow_insecure_http: bool = False,
 ) -> ConnectApi:
-    """The client for the configured server, with Posit's CONNECT_* variables as fallbacks."""
+    """The client for the configured server, with Posit's CONNECT_* variables as fallbacks;
+    called without arguments, it reads the settings the way the source does."""
     server = ServerSettings(
         base_url=api_base_url(base_url or os.environ.get("CONNECT_SERVER")) or "",
         setting=URL_SETTING,
@@ -180,7 +167,13 @@ def posit_connect_source(
         failures: an `EndpointFailures` that collects tables the key may not read, so the
             other tables still load; without one, such a table fails the whole run.
     """
-    api = connect_api(base_url, api_key, request_timeout, ca_bundle, allow_insecure_http)
+    api = connect_api(
+        base_url=base_url,
+        api_key=api_key,
+        request_timeout=request_timeout,
+        ca_bundle=ca_bundle,
+        allow_insecure_http=allow_insecure_http,
+    )
     resources = build_resources(
         api, ENDPOINTS, failures, max_concurrency, EventWindow(start_date, end_date)
     )
@@ -194,17 +187,10 @@ def posit_connect_source(
 
 
 # The change sensor's question: "did any content item appear, redeploy or go?"
-@with_config(sections=(known_sections.SOURCES, SECTION))
-def content_versions(
-    base_url: str | None = None,
-    api_key: TSecretStrValue | None = None,
-    request_timeout: float = 60.0,
-    ca_bundle: str | None = None,
-    allow_insecure_http: bool = False,
-) -> dict[str, str]:
-    """Each content item's last_deployed_time, from one GET /v1/content (settings are read
-    like the source's). Without `include=owner,tags` the answer is a fraction of the load's."""
-    api = connect_api(base_url, api_key, request_timeout, ca_bundle, allow_insecure_http)
+def content_versions() -> dict[str, str]:
+    """Each content item's last_deployed_time, from one GET /v1/content. Without
+    `include=owner,tags` the answer is a fraction of the load's."""
+    api = connect_api()
     listing = replace(CATALOG["content"], params={})
     try:
         pages = list(api.pages(listing, quiet=True))
