@@ -5,6 +5,7 @@
     python3 tasks.py test     # set up, then run the test suite
     python3 tasks.py dev      # set up, then start `dagster dev` (UI on http://127.0.0.1:3000)
     python3 tasks.py setup    # only create .venv from uv.lock
+    python3 tasks.py dashboard posit_connect   # dlt's web dashboard on a pipeline (or oscar)
 
 Standard library only: it runs before anything is installed.
 """
@@ -34,8 +35,9 @@ def run(*command: str, env: dict[str, str] | None = None) -> None:
         sys.exit(completed.returncode)
 
 
-def setup() -> None:
-    """Install uv in .tools/, then the locked dependencies in .venv/ (idempotent, fast)."""
+def setup(*groups: str) -> None:
+    """Install uv in .tools/, then the locked dependencies in .venv/ (idempotent, fast), with
+    the optional dependency `groups` of pyproject.toml. Inexact: a group installed once stays."""
     if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before the venv exists
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
     uv = _bin(TOOLS, "uv")
@@ -46,6 +48,8 @@ def setup() -> None:
         uv,
         "sync",
         "--frozen",
+        "--inexact",
+        *(f"--group={group}" for group in groups),
         "--python",
         sys.executable,
         env={"UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": str(VENV)},
@@ -61,6 +65,7 @@ COMMANDS = {
     "load": lambda args: python("-m", "tools.load_all", *args),
     "test": lambda args: python("-m", "pytest", *args),
     "dev": lambda args: python("-m", "tools.load_all", "--dev", *args),
+    "dashboard": lambda args: (setup("dashboard"), python("-m", "tools.dashboard", *args)),
     "lint": lambda args: (
         run(_bin(VENV, "ruff"), "format", "--check", "."),
         run(_bin(VENV, "ruff"), "check", "."),
