@@ -28,7 +28,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -269,6 +269,35 @@ def fetch_each(
             yield list(zip(batch, pool.map(fetch, batch), strict=True))
 
 
+def from_one_server(api: Any, rows: Callable[..., Any]) -> Callable[..., Any]:
+    """`rows`, refused when the tables were loaded from another server (see below)."""
+
+    # functools.wraps keeps `rows`' signature, which dlt reads for incremental arguments.
+    @functools.wraps(rows)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        ensure_same_server(api)
+        return rows(*args, **kwargs)
+
+    return guarded
+
+
+def ensure_same_server(api: Any) -> None:
+    """Tables hold one server's rows. Loading a second server into them would mix the two
+    and skip the new one's history (the incremental cursors are the first server's), as
+    after the demo's simulators when a real server is configured. The server a destination
+    was first loaded from is kept in dlt's source state, in the destination."""
+    url = api.base_url
+    loaded_from = dlt.current.source_state().setdefault("server", url)
+    if loaded_from != url:
+        raise ConfigurationError(
+            f"These {api.api_name} tables were loaded from {loaded_from}; this run is configured "
+            f"for {url}. Loading another server into them would mix the two servers' rows and "
+            "skip the new server's history. Load it into a new destination: another DUCKDB_DIR "
+            "for DuckDB (or delete the old file, such as the demo's in data/), or another "
+            "database or dataset. Nothing was loaded."
+        )
+
+
 def make_resource(
     endpoint: Endpoint,
     rows: Callable[..., Iterable[Any]],
@@ -474,13 +503,16 @@ class EventWindow:
 
 def _window_bound(name: str, value: str | None) -> datetime | None:
     try:
-        return parse_timestamp(value)
+        bound = parse_timestamp(value)
     except ValueError:
         raise ConfigurationError(
             f"{name} {value!r} is not an RFC3339 timestamp or date (for example "
             f"2025-01-31T00:00:00Z or 2025-01-31). Fix {name} in the source settings "
             "(.dlt/config.toml or SOURCES__<SOURCE>__...) or in the run's config."
         ) from None
+    if name == "end_date" and bound is not None and len(value or "") == len("2025-01-31"):
+        return bound + timedelta(days=1, microseconds=-1)  # a date ends with its last moment
+    return bound
 
 
 def build_resources(
@@ -501,7 +533,7 @@ def build_resources(
     for endpoint in endpoints:
         if endpoint.mode in builders:
             rows = builders[endpoint.mode](api, endpoint, max_concurrency, window)
-            resources.append(make_resource(endpoint, rows, failures))
+            resources.append(make_resource(endpoint, from_one_server(api, rows), failures))
     return resources
 
 

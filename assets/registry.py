@@ -82,7 +82,9 @@ ENABLED_APIS_ENV = "ENABLED_APIS"
 def enabled_sources() -> tuple[SourceInfo, ...]:
     """The APIs named in ENABLED_APIS (comma-separated), else all: a team that runs only one
     of the two products gets no schedules, sensors or failed runs for the other."""
-    names = [n.strip() for n in os.environ.get(ENABLED_APIS_ENV, "").split(",") if n.strip()]
+    names = [
+        n.strip().lower() for n in os.environ.get(ENABLED_APIS_ENV, "").split(",") if n.strip()
+    ]
     known = {info.name: info for info in SOURCES}
     unknown = [name for name in names if name not in known]
     if unknown:

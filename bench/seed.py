@@ -1,5 +1,6 @@
-"""The `seed` contender: the dltHub page's pipeline (shared/seeds/posit-connect-dlthub-page.txt)
-as written, with default settings and DuckDB, fixed only where it cannot run:
+"""The `seed` contender: the dltHub page's pipeline (the seed page the product was specified
+from: shared/seeds/posit-connect-dlthub-page.txt beside this repository, not in it) as
+written, with default settings and DuckDB, fixed only where it cannot run:
 
 - `base_url`: the page's `https://<connect_host>/__api__` placeholder becomes the simulator;
 - paths: the page writes `__api__/v1/...` under a base URL that already ends in `/__api__`,

@@ -70,12 +70,23 @@ def test_load_serves_the_simulators_and_prints_every_tables_rows_twice_the_same(
     assert query(OSCAR, "SELECT count(*) FROM sites") == [(OSCAR_ROWS["sites"],)]
 
 
-def test_one_api_only_and_a_misspelt_one():
-    only = load_all(ENABLED_APIS="oscar")
-    assert only.returncode == 0, only.stderr[-3000:]
-    assert set(printed_rows(only.stdout)) == {f"oscar/{t}" for t in OSCAR_ROWS}
-    assert "Posit Connect" not in only.stdout
-
+def test_a_misspelt_api_stops_before_anything_starts():
     wrong = load_all(ENABLED_APIS="posit")
     assert wrong.returncode == 2
     assert "ENABLED_APIS names 'posit'" in wrong.stderr
+
+
+def test_a_failed_load_ends_with_what_to_change():
+    failed = load_all(
+        ENABLED_APIS="posit_connect",
+        CONNECT_SERVER="http://127.0.0.1:1",
+        CONNECT_API_KEY="not-checked",
+        RUNTIME__REQUEST_MAX_ATTEMPTS="1",
+    )
+
+    assert failed.returncode != 0
+    assert "Posit Connect: loading from http://127.0.0.1:1" in failed.stdout
+    summary = failed.stdout.split("The run failed. What to change:")[1]
+    assert "connection refused" in summary
+    assert "SOURCES__POSIT_CONNECT_SOURCE__BASE_URL" in summary
+    assert "Traceback" not in summary

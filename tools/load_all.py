@@ -71,10 +71,28 @@ SIMULATORS: dict[str, Callable[[ExitStack], dict[str, str]]] = {
 SERVER_FALLBACK_ENV = {"posit_connect": "CONNECT_SERVER"}
 
 
-def server_configured(info: SourceInfo) -> bool:
+def configured_server(info: SourceInfo) -> str | None:
     section = f"sources.{info.name}_source"
     configured = dlt.config.get(f"{section}.base_url", str)
-    return bool(configured or os.environ.get(SERVER_FALLBACK_ENV.get(info.name, ""), ""))
+    return configured or os.environ.get(SERVER_FALLBACK_ENV.get(info.name, ""), "") or None
+
+
+def failure_summary() -> list[str]:
+    """Each failed step's message from the last run, without the tracebacks around it."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs(limit=1)
+        if not runs:
+            return []
+        events = instance.all_logs(runs[0].run_id, of_type=DagsterEventType.STEP_FAILURE)
+    messages = []
+    for event in events:
+        error = event.dagster_event.step_failure_data.error
+        if error is not None:
+            text = error.message.strip().removeprefix("dagster._core.definitions.events.")
+            messages.append(f"- {event.dagster_event.step_key}: {text}")
+    return messages
 
 
 def dagster_env() -> dict[str, str]:
@@ -104,13 +122,18 @@ def main() -> int:
     with ExitStack() as stack:
         env = dagster_env()
         for info in enabled_sources():
-            if not server_configured(info):
+            server = configured_server(info)
+            if server:
+                print(f"{info.title}: loading from {server}")
+            else:
                 env.update(SIMULATORS[info.name](stack))
                 print(f"{info.title}: no server configured, serving a local simulator")
         os.environ.update(env)
         dagster = str(Path(sys.executable).with_name("dagster"))
         if args.dev:
             return subprocess.call([dagster, "dev", "-m", "orchestration.definitions"])
+        # At a terminal a failure is reported at once; schedules keep their retries.
+        os.environ.setdefault("REFRESH_RETRIES", "0")
         command = [dagster, "asset", "materialize", "-m", "orchestration.definitions"]
         # INFO: each table's rows and requests as they load, without the event-by-event DEBUG
         quiet = json.dumps({"loggers": {"console": {"config": {"log_level": "INFO"}}}})
@@ -122,7 +145,7 @@ def main() -> int:
         )
         print_row_counts()
         if code:
-            print(f"\nThe run failed (exit code {code}): the errors above say what to change.")
+            print("\nThe run failed. What to change:", *failure_summary(), sep="\n")
         return code
 
 

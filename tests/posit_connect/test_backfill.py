@@ -118,3 +118,16 @@ def test_an_api_without_event_tables_refuses_a_window(oscar_sim):
     assert not result.success
     assert "OSCAR has no event tables" in failure_text(result)
     assert materialized_tables(result) == set()
+
+
+def test_a_date_as_end_date_includes_that_whole_day(posit_sim, monkeypatch):
+    times = server_visit_times(posit_sim)
+    last_day = times[len(times) // 2].date()
+    next_day = last_day + timedelta(days=1)
+    monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__START_DATE", next_day.isoformat())
+    assert materialize_api(POSIT_CONNECT, [VISITS]).success
+    assert loaded_visits()[0] == sum(1 for t in times if t.date() >= next_day)
+
+    gap = {"start_date": times[0].date().isoformat(), "end_date": last_day.isoformat()}
+    assert materialize_api(POSIT_CONNECT, [VISITS], config=gap).success
+    assert loaded_visits() == (len(times), len(times))

@@ -133,3 +133,25 @@ def test_an_item_deleted_between_list_and_detail_is_skipped_not_fatal(posit_sim)
 
     assert result.success
     assert current_count(POSIT_CONNECT, "content_item") == len(posit_sim.data.content) - 1
+
+
+def test_another_server_is_refused_and_nothing_loaded_is_lost(posit_sim, monkeypatch):
+    """The demo's simulator first, then a real server into the same file: the new server's
+    history would be skipped (the cursors are the old server's), so the run refuses."""
+    from simulators.posit_connect import PositConnectSimulator
+
+    assert materialize_api(POSIT_CONNECT).success
+    before = {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY}
+
+    with PositConnectSimulator(content=5, seed=7) as other:
+        monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", other.url)
+        monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", other.api_key)
+        result = materialize_api(POSIT_CONNECT)
+
+    assert not result.success
+    message = " ".join(
+        e.step_failure_data.error.message for e in result.all_events if e.is_step_failure
+    )
+    assert f"were loaded from {posit_sim.url}/__api__" in message
+    assert "another DUCKDB_DIR" in message
+    assert {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY} == before
