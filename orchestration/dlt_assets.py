@@ -148,7 +148,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
         backfill = config.source_args(info)
         try:
             # the file lock queues loads that Dagster's pools cannot see (another instance,
-            # the CLI without DAGSTER_HOME, a plain dlt script)
+            # the CLI without DAGSTER_HOME)
             with progress_in_run_log(context), exclusive_load(info, progress_log):
                 results = dlt.run(
                     context,

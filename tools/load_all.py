@@ -101,9 +101,9 @@ def dagster_env() -> dict[str, str]:
     return {"DAGSTER_HOME": str(home), "RUNTIME__DLTHUB_TELEMETRY": "false"}
 
 
-def print_row_counts() -> None:
+def print_row_counts(sources: tuple[SourceInfo, ...]) -> None:
     print(f"\nCurrent rows per table in {destination_name()}:")
-    for info in enabled_sources():
+    for info in sources:
         for table, count in current_row_counts(info).items():
             shown = "no rows yet" if count is None else f"{count:>8}"
             print(f"  {info.name + '/' + table:<36} {shown}")
@@ -114,14 +114,14 @@ def main() -> int:
     parser.add_argument("--dev", action="store_true", help="start `dagster dev` instead")
     args = parser.parse_args()
     try:
-        enabled_sources()
+        sources = enabled_sources()
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         return 2
 
     with ExitStack() as stack:
         env = dagster_env()
-        for info in enabled_sources():
+        for info in sources:
             server = configured_server(info)
             if server:
                 print(f"{info.title}: loading from {server}")
@@ -143,7 +143,7 @@ def main() -> int:
             [*command, "--select", "*", "--config-json", quiet],
             env={**os.environ, "PYTHONWARNINGS": warnings},
         )
-        print_row_counts()
+        print_row_counts(sources)
         if code:
             print("\nThe run failed. What to change:", *failure_summary(), sep="\n")
         return code

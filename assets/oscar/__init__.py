@@ -9,8 +9,6 @@ dlt.pipeline("oscar_pipeline", destination="duckdb", dataset_name="oscar_data").
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +19,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 from requests import RequestException, Response
 
-from assets._catalog import Endpoint, EndpointFailures, EventWindow, build_resources
+from assets._catalog import Endpoint, EndpointFailures, EventWindow, build_resources, row_key
 from assets._http import (
     AuthenticationFailed,
     RestApi,
@@ -228,17 +226,8 @@ def oscar_source(
 def service_versions() -> dict[str, str]:
     """A digest of each service's definition (redacted: a rotated token is not a change),
     from one GET /system/services."""
-    api = oscar_api()
-    try:
-        services = [row for page in api.pages(CATALOG["services"], quiet=True) for row in page]
-    except RequestException as error:
-        raise SourceError(f"OSCAR at {api.base_url} could not be reached: {error}") from None
-    return {
-        str(service["name"]): hashlib.sha256(
-            json.dumps(service, sort_keys=True, default=str).encode()
-        ).hexdigest()
-        for service in services
-    }
+    services = [row for page in oscar_api().pages(CATALOG["services"], quiet=True) for row in page]
+    return {str(service["name"]): row_key(service) for service in services}
 
 
 __all__ = ["EndpointFailures", "oscar_source", "service_versions"]

@@ -19,13 +19,12 @@ from dlt.common.configuration.inject import with_config
 from dlt.common.configuration.specs import known_sections
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
-from requests import RequestException, Response
+from requests import Response
 
 from assets._catalog import EndpointFailures, EventWindow, build_resources, make_resource
 from assets._http import (
     RestApi,
     ServerSettings,
-    SourceError,
 )
 from assets.posit_connect.auth import (
     EXCHANGE_PATH,
@@ -192,14 +191,10 @@ def content_versions() -> dict[str, str]:
     `include=owner,tags` the answer is a fraction of the load's."""
     api = connect_api()
     listing = replace(CATALOG["content"], params={})
-    try:
-        pages = list(api.pages(listing, quiet=True))
-    except RequestException as error:
-        raise SourceError(
-            f"Posit Connect at {api.base_url} could not be reached: {error}"
-        ) from None
     return {
-        str(item["guid"]): str(item.get("last_deployed_time")) for page in pages for item in page
+        str(item["guid"]): str(item.get("last_deployed_time"))
+        for page in api.pages(listing, quiet=True)
+        for item in page
     }
 
 
