@@ -65,7 +65,7 @@ COMMANDS = {
     "load": lambda args: python("-m", "tools.load_all", *args),
     "test": lambda args: python("-m", "pytest", *args),
     "dev": lambda args: python("-m", "tools.load_all", "--dev", *args),
-    "dashboard": lambda args: (setup("dashboard"), python("-m", "tools.dashboard", *args)),
+    "dashboard": lambda args: python("-m", "tools.dashboard", *args),
     "lint": lambda args: (
         run(_bin(VENV, "ruff"), "format", "--check", "."),
         run(_bin(VENV, "ruff"), "check", "."),
@@ -73,10 +73,14 @@ COMMANDS = {
 }
 
 
+# Optional dependency groups of pyproject.toml a command needs besides the default ones.
+GROUPS = {"dashboard": ("dashboard",)}
+
+
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(__doc__)
-    setup()
+    setup(*GROUPS.get(sys.argv[1], ()))
     COMMANDS[sys.argv[1]](sys.argv[2:])
 
 

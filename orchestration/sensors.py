@@ -8,7 +8,6 @@ a few bytes however big the server is.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ from dagster import (
     sensor,
 )
 
+from assets._catalog import row_key
 from assets.registry import ChangeProbe, SourceInfo
 from orchestration.cadence import CATALOG, cadence_name
 from orchestration.settings import OrchestrationSettings
@@ -49,11 +49,6 @@ def refreshed_on_change(info: SourceInfo, probe: ChangeProbe) -> list[AssetKey]:
         e.table for e in info.endpoints if e.parent == probe.table and cadence_name(e) == CATALOG
     ]
     return [table_key(info, table) for table in (probe.table, *children)]
-
-
-def versions_digest(versions: dict[str, str]) -> str:
-    canonical = json.dumps(versions, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def build_change_sensor(info: SourceInfo, settings: OrchestrationSettings) -> SensorDefinition:
@@ -77,7 +72,7 @@ def build_change_sensor(info: SourceInfo, settings: OrchestrationSettings) -> Se
             versions = probe.versions()
         except Exception as error:  # a tick that cannot ask the server waits for the next one
             return SkipReason(f"Could not ask {info.title} whether {probe.table} changed: {error}")
-        digest = versions_digest(versions)
+        digest = row_key(versions)  # the canonical-JSON hash the event tables key rows by
         cursor = json.dumps({"digest": digest, "rows": len(versions)})
         if context.cursor is None:
             return SensorResult(
