@@ -594,19 +594,19 @@ def _destination_merges(endpoint: Endpoint) -> bool:
     if destination is None:
         return False
     strategy = disposition.get("strategy", "delete-insert")
-    key = (destination.destination_type, endpoint.table, strategy)
-    if key not in _MERGES:  # resolving capabilities reads config: ~40 ms a table otherwise
-        capabilities = destination.capabilities()
-        strategies = list(capabilities.supported_merge_strategies or [])
-        if capabilities.merge_strategies_selector:
-            table = {"name": endpoint.table, "write_disposition": "merge"}
-            strategies = capabilities.merge_strategies_selector(strategies, table_schema=table)
-        _MERGES[key] = strategy in strategies
-    return _MERGES[key]
+    # resolving capabilities reads config (~40 ms): once per destination, not once per table
+    capabilities = _CAPABILITIES.get(destination.destination_type)
+    if capabilities is None:
+        capabilities = _CAPABILITIES[destination.destination_type] = destination.capabilities()
+    strategies = list(capabilities.supported_merge_strategies or [])
+    if capabilities.merge_strategies_selector:
+        table = {"name": endpoint.table, "write_disposition": "merge"}
+        strategies = capabilities.merge_strategies_selector(strategies, table_schema=table)
+    return strategy in strategies
 
 
-# (destination type, table, merge strategy) -> whether that destination merges it
-_MERGES: dict[tuple[str, str, str], bool] = {}
+# destination type -> its capabilities, as resolved for the first table that asked
+_CAPABILITIES: dict[str, Any] = {}
 
 
 def _fanout_rows(

@@ -22,6 +22,10 @@ def main() -> None:
         from bench import floor
 
         result = floor.run(spec["url"], spec["api_key"], Path(spec["workdir"]), spec["tables"])
+    elif contender == "dlt-arrow":
+        from bench import dlt_arrow
+
+        result = dlt_arrow.run(spec["url"], spec["api_key"], Path(spec["workdir"]), spec["tables"])
     elif contender == "ours":
         from bench import ours
 

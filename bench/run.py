@@ -28,7 +28,9 @@ from typing import Any
 from bench.floor import THREADS as FLOOR_THREADS
 from bench.sim import REPO_ROOT, SimulatorProcess
 
-CONTENDERS = ("seed", "floor", "ours")
+CONTENDERS = ("seed", "floor", "dlt-arrow", "ours")
+# Contenders that measure one workload only: a bound for it, not a loader of every table.
+ONLY_IN = {"dlt-arrow": "a"}
 
 # Small everything-else, so a workload's time is its table's.
 SMALL = {"users": 30, "groups": 5, "visits": 0, "shiny_sessions": 0, "audit_logs": 0}
@@ -41,6 +43,7 @@ class Measurement:
     rows: dict[str, Any] = field(default_factory=dict)
     requests: int = 0
     by_route: dict[str, int] = field(default_factory=dict)
+    dlt_seconds: float | None = None
 
 
 @dataclass
@@ -181,7 +184,12 @@ def run_contender(
     by_route = sim.requests()
     result = json.loads(stdout.rsplit("BENCH_RESULT ", 1)[1])
     return Measurement(
-        result["seconds"], rss_mb, result["rows"], by_route.pop("total", 0), by_route
+        result["seconds"],
+        rss_mb,
+        result["rows"],
+        by_route.pop("total", 0),
+        by_route,
+        result.get("dlt_seconds"),
     )
 
 
@@ -231,10 +239,15 @@ class Bench:
         latency = sim_args.pop("latency_ms", 0)
         with SimulatorProcess(latency, **sim_args) as sim:
             for contender in self.options.contenders:
+                if ONLY_IN.get(contender, workload.key) != workload.key:
+                    continue
                 runs = self.measure(
                     contender, sim, workload.tables, workload.key, workload.ours_env
                 )
                 note = f"{runs[-1].requests} requests"
+                if runs[-1].dlt_seconds is not None:
+                    dlt_seconds = statistics.median(m.dlt_seconds or 0 for m in runs)
+                    note += f", {dlt_seconds:.2f} s in pipeline.run"
                 self.rows.append(Row(workload.title, contender, runs, note=note))
 
     def rerun(self) -> None:
@@ -283,8 +296,8 @@ class Bench:
             title = f"(e) {visits:,} visits"
             with SimulatorProcess(**{**SMALL, "content": 200, "visits": visits}) as sim:
                 for contender in self.options.contenders:
-                    if contender == "seed":
-                        continue  # minutes and gigabytes; (c) already shows the seed
+                    if contender == "seed" or contender in ONLY_IN:
+                        continue  # the seed: minutes and gigabytes; (c) already shows it
                     runs = self.measure(contender, sim, ["content_visits"], "e")
                     self.rows.append(Row(title, contender, runs, note=f"{visits:,} rows"))
         ours = [r for r in self.rows if r.workload.startswith("(e)") and r.contender == "ours"]
@@ -386,7 +399,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--contenders",
         default=",".join(CONTENDERS),
-        help="comma-separated subset of seed,floor,ours",
+        help="comma-separated subset of " + ",".join(CONTENDERS),
     )
     parser.add_argument(
         "--profile",
@@ -399,7 +412,7 @@ def _arguments() -> argparse.Namespace:
     options.contenders = [c.strip() for c in options.contenders.split(",") if c.strip()]
     unknown = set(options.workloads) - set("abcdef")
     if unknown or set(options.contenders) - set(CONTENDERS):
-        parser.error("workloads are a-f; contenders seed, floor, ours")
+        parser.error("workloads are a-f; contenders " + ", ".join(CONTENDERS))
     return options
 
 

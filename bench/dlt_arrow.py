@@ -1,0 +1,57 @@
+"""The `dlt-arrow` contender (workload a): what dlt alone costs to load the same rows with the
+same history, a floor under any loader built on dlt, `ours` included.
+
+The floor's request, then DuckDB's C++ JSON reader builds one Arrow table with a row hash
+(no Python per row; `owner` and `tags` stay nested, so dlt stores them as JSON columns and
+makes no nested table), and `pipeline.run` loads it as `ours` loads `content`: merge
+``scd2``, Parquet, into DuckDB. No Dagster, no flattening, no type hints. The time runs from
+the request to the end of `pipeline.run`; `dlt_seconds` is `pipeline.run` alone.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+import requests
+
+SCD2 = {"disposition": "merge", "strategy": "scd2"}
+
+
+def run(url: str, api_key: str, workdir: Path, tables: list[str]) -> dict[str, Any]:
+    if tables != ["content"]:
+        raise SystemExit("dlt-arrow measures workload a (content) only")
+    pipeline = dlt.pipeline(
+        pipeline_name="dlt_arrow",
+        destination=dlt.destinations.duckdb(str(workdir / "dlt_arrow.duckdb")),
+        dataset_name="posit_connect_data",
+        pipelines_dir=str(workdir / "pipelines"),
+    )
+    started = time.perf_counter()
+    response = requests.get(
+        f"{url}/__api__/v1/content",
+        params={"include": "owner,tags"},
+        headers={"Authorization": f"Key {api_key}"},
+    )
+    response.raise_for_status()
+    body = workdir / "content.json"
+    body.write_bytes(response.content)
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT *, md5(CAST(c AS VARCHAR)) AS _dlt_id FROM read_json('{body}') AS c"
+        ).to_arrow_table()
+    loading = time.perf_counter()
+    pipeline.run(
+        rows, table_name="content", write_disposition=SCD2, loader_file_format="parquet"
+    ).raise_on_failed_jobs()
+    finished = time.perf_counter()
+    with pipeline.sql_client() as client:
+        count = client.execute_sql("SELECT count(*) FROM content")[0][0]
+    return {
+        "seconds": finished - started,
+        "dlt_seconds": finished - loading,
+        "rows": {"content": count},
+    }
