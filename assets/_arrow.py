@@ -13,9 +13,11 @@ JSON path would have produced:
 - columns that are null in every row left out, as the JSON path leaves them out until a value
   arrives (typed columns come from the resource's hints either way).
 
-When a batch holds anything only the JSON normalizer handles the same way (lists, which
-become nested tables; values of mixed types; strings the schema would detect as timestamps),
-`as_arrow` returns None and the caller yields the rows as they are (`for_json_normalizer`
+A list an endpoint declares (`NestedList`) makes a nested table that the source builds
+itself: `nested_rows` gives its rows the columns and ids dlt would. When a batch holds
+anything else only the JSON normalizer handles the same way (other lists, which become nested
+tables; values of mixed types; strings the schema would detect as timestamps), `as_arrow`
+returns None and the caller yields the rows as they are (`for_json_normalizer`
 makes them cheaper to normalize, with the same result). tests/posit_connect/test_arrow_path.py
 loads every table both ways and compares them.
 """
@@ -25,7 +27,10 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 # With the code location rather than in the middle of the first run: pyarrow imports pandas on
 # its first conversion of Python objects, and dlt's Parquet writer pyarrow.parquet (together
@@ -34,14 +39,17 @@ import pandas  # noqa: F401
 import pyarrow as pa
 import pyarrow.compute
 import pyarrow.parquet
+from dlt.common.json import custom_pua_encode
 from dlt.common.json import json as dlt_json
-from dlt.common.normalizers.json.helpers import get_row_hash
+from dlt.common.normalizers.json.helpers import get_nested_row_hash, get_row_hash
 from dlt.common.normalizers.utils import DLT_ID_LENGTH_BYTES
 from dlt.common.schema.detections import is_iso_timestamp
 from dlt.common.utils import digest128b
 
 DLT_ID = "_dlt_id"
 DLT_LOAD_ID = "_dlt_load_id"
+DLT_PARENT_ID = "_dlt_parent_id"
+DLT_LIST_IDX = "_dlt_list_idx"
 DLT_PREFIX = "_dlt"  # dlt's own columns, which row hashes leave out
 PATH_SEPARATOR = "__"
 # How dlt's JSON path identifies a root row, by merge strategy (see `get_root_row_id_type` in
@@ -98,18 +106,62 @@ def _has_detectable_timestamps(table: pa.Table, typed: frozenset[str]) -> bool:
     return False
 
 
-def _row_hashes(rows: Sequence[dict[str, Any]]) -> list[str]:
+# The mark dlt's typed JSON puts before a datetime, taken from its encoder.
+_TYPED_DATETIME = custom_pua_encode(datetime(2000, 1, 1, tzinfo=UTC))[0]
+_TYPED_SORTED = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
+
+
+def _typed_value(value: Any) -> Any:
+    """dlt's `custom_pua_encode`, with plain datetimes (most of what it is asked) first: dlt
+    tests six other types before them."""
+    if type(value) is datetime:
+        return _TYPED_DATETIME + value.isoformat()
+    return custom_pua_encode(value)
+
+
+def row_hashes(rows: Sequence[dict[str, Any]]) -> list[str]:
     """dlt's scd2 row hash of each row, as its JSON normalizer computes it: `get_row_hash` of
     the row read back from the extracted file (datetimes there are dlt's typed strings).
-    Dumping the row typed and sorted gives those very bytes in one step."""
+    Dumping the row typed and sorted (`typed_dumpb(row, sort_keys=True)`) gives those very
+    bytes in one step."""
     typed_dumpb = dlt_json.typed_dumpb
+    # get_row_hash leaves dlt's own columns out; rows from an API hardly ever have any, and
+    # looking once at every key of the batch is cheaper than looking row by row
+    if not any(key.startswith(DLT_PREFIX) for key in set().union(*rows)):
+        dumps = orjson.dumps
+        return [
+            digest128b(dumps(row, default=_typed_value, option=_TYPED_SORTED), DLT_ID_LENGTH_BYTES)
+            for row in rows
+        ]
     hashes = []
     for row in rows:
-        if any(key.startswith(DLT_PREFIX) for key in row):  # get_row_hash leaves these out
+        if any(key.startswith(DLT_PREFIX) for key in row):
             hashes.append(get_row_hash(dlt_json.loadb(typed_dumpb(row))))
         else:
             hashes.append(digest128b(typed_dumpb(row, sort_keys=True), DLT_ID_LENGTH_BYTES))
     return hashes
+
+
+def nested_rows(
+    rows: Sequence[dict[str, Any]], field: str, parent_ids: Sequence[str], table: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The items of each row's list `field` as rows of the nested table `table`, and their
+    ids, linked as dlt's JSON normalizer links them: `_dlt_parent_id` is the row's id,
+    `_dlt_list_idx` the item's position, `_dlt_id` dlt's hash of both (`get_nested_row_hash`).
+    An item that is not an object becomes `{"value": item}`, as in dlt."""
+    children: list[dict[str, Any]] = []
+    ids: list[str] = []
+    for row, parent_id in zip(rows, parent_ids, strict=True):
+        items = row.get(field)
+        if type(items) is not list:
+            continue
+        for position, item in enumerate(items):
+            child = dict(item) if isinstance(item, dict) else {"value": item}
+            child[DLT_PARENT_ID] = parent_id
+            child[DLT_LIST_IDX] = position
+            children.append(child)
+            ids.append(get_nested_row_hash(parent_id, table, position))
+    return children, ids
 
 
 def _random_ids(count: int) -> pa.Array:
@@ -127,13 +179,17 @@ def as_arrow(
     typed_columns: frozenset[str] = frozenset(),
     load_id: str | None = None,
     not_null: Sequence[str] = (),
+    ids: Sequence[str] | None = None,
+    nullable_load_id: bool = False,
 ) -> pa.Table | None:
     """`rows` as one Arrow table loaded like the JSON path would load them, or None.
 
     `row_id` is `row_id_kind(...)` of the table; `typed_columns` the columns whose type the
     resource's hints fix (their strings are never timestamp-detected); `load_id` the package
-    being extracted, written to `_dlt_load_id` as the JSON normalizer does; `not_null` the
-    columns dlt makes NOT NULL besides the primary key (a merge key).
+    being extracted, written to `_dlt_load_id` as the JSON normalizer does (a column that
+    `nullable_load_id` leaves nullable, for a table whose earlier rows have none); `not_null`
+    the columns dlt makes NOT NULL besides the primary key (a merge key); `ids` the rows'
+    `_dlt_id`s where the caller has them already.
     """
     if not rows or _has_lists(rows):
         return None
@@ -151,7 +207,8 @@ def as_arrow(
     # and draws random ids for the rest; no merge reads them (insert-only and upsert match on
     # the primary key) and rows on this path have no nested rows that point at them, so
     # random ids, as dlt's own Arrow path gives, load the same.
-    ids = pa.array(_row_hashes(rows), pa.string()) if row_id == "row_hash" else None
+    if ids is None and row_id == "row_hash":
+        ids = row_hashes(rows)
     for key in dict.fromkeys((*primary_key, *not_null)):  # NOT NULL in dlt's schema too
         index = flat.schema.get_field_index(key)
         if index < 0 or flat.column(index).null_count:
@@ -159,12 +216,12 @@ def as_arrow(
         flat = flat.set_column(index, flat.schema.field(index).with_nullable(False), flat[key])
     if load_id is not None:
         flat = flat.append_column(
-            pa.field(DLT_LOAD_ID, pa.string(), nullable=False),
+            pa.field(DLT_LOAD_ID, pa.string(), nullable=nullable_load_id),
             pa.repeat(pa.scalar(load_id, pa.string()), flat.num_rows),
         )
     return flat.append_column(
         pa.field(DLT_ID, pa.string(), nullable=False),
-        ids if ids is not None else _random_ids(flat.num_rows),
+        pa.array(ids, pa.string()) if ids is not None else _random_ids(flat.num_rows),
     )
 
 
@@ -209,20 +266,25 @@ def concat_tables(tables: list[pa.Table]) -> list[pa.Table]:
 
 
 def _has_lists(rows: Sequence[dict[str, Any]]) -> bool:
-    """A list at the top of any row: a nested table, which only the JSON path makes. (Lists
-    deeper down are found when the table is flattened.)"""
-    return any(type(value) is list for row in rows for value in row.values())
+    """A list at the top of the first row: a nested table, which only the JSON path makes,
+    found before converting the batch. (Lists in other rows or deeper down are found when
+    the table is flattened, or fail the conversion; looking at every value costs more.)"""
+    return any(type(value) is list for value in rows[0].values())
 
 
-def for_json_normalizer(rows: list[dict[str, Any]], row_id: str) -> list[dict[str, Any]]:
+def for_json_normalizer(
+    rows: list[dict[str, Any]], row_id: str, ids: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     """Rows that must take dlt's JSON path, with less for it to do and the same result: the
     row hash an ``scd2`` table needs computed here (the normalizer keeps a `_dlt_id` it
     finds, and nested rows point at it alike), and null values left out (a missing value and
-    a null load the same; typed columns exist from the hints either way)."""
-    if row_id != "row_hash" or any(DLT_ID in row for row in rows):
-        return rows
-    hashes = _row_hashes(rows)
+    a null load the same; typed columns exist from the hints either way). `ids`, where the
+    caller has them, become the rows' `_dlt_id`s whatever the table."""
+    if ids is None:
+        if row_id != "row_hash" or any(DLT_ID in row for row in rows):
+            return rows
+        ids = row_hashes(rows)
     return [
-        {**{k: v for k, v in row.items() if v is not None}, DLT_ID: row_hash}
-        for row, row_hash in zip(rows, hashes, strict=True)
+        {**{k: v for k, v in row.items() if v is not None}, DLT_ID: dlt_id}
+        for row, dlt_id in zip(rows, ids, strict=True)
     ]

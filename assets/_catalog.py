@@ -37,11 +37,18 @@ from dlt.common.storages.exceptions import CurrentLoadPackageStateNotAvailable
 from dlt.extract.resource import DltResource
 
 from assets._arrow import (
+    DLT_ID,
+    DLT_LIST_IDX,
+    DLT_LOAD_ID,
+    DLT_PARENT_ID,
+    PATH_SEPARATOR,
     as_arrow,
     concat_tables,
     conflicts_with,
     dlt_types,
     for_json_normalizer,
+    nested_rows,
+    row_hashes,
     row_id_kind,
 )
 from assets._http import (
@@ -49,6 +56,7 @@ from assets._http import (
     EndpointUnavailable,
     Progress,
     SourceError,
+    cycle_collection_paused,
     progress_log,
 )
 
@@ -60,6 +68,34 @@ FANOUT_BATCH = 200
 ARROW_BATCH_ROWS = 20_000
 # Part of the digest of an unchanged snapshot: bump it when rows are coerced differently.
 SNAPSHOT_DIGEST_VERSION = 1
+# How the source's own nested tables merge: each row's `_dlt_id` hashes its parent version and
+# position, so a merge on it only adds the rows of new versions (what dlt's scd2 does for the
+# nested tables it makes), and every destination that merges has delete-insert.
+NESTED_DISPOSITION = {"disposition": "merge", "strategy": "delete-insert"}
+
+
+@dataclass(frozen=True)
+class NestedList:
+    """A list in each row whose items make the nested table `<table>__<field>`, as dlt's JSON
+    normalizer would make it (same columns, ids and links). The source builds it, as Arrow, so
+    the parent's rows need not go through that normalizer, the slowest step of a load."""
+
+    field: str
+    timestamp_columns: tuple[str, ...] = ()
+
+    def table(self, parent: str) -> str:
+        return f"{parent}{PATH_SEPARATOR}{self.field}"
+
+    @property
+    def columns(self) -> dict[str, dict[str, Any]]:
+        hints: dict[str, dict[str, Any]] = {
+            name: {"data_type": "timestamp", "timezone": True} for name in self.timestamp_columns
+        }
+        hints[DLT_PARENT_ID] = {"data_type": "text", "nullable": False}
+        hints[DLT_LIST_IDX] = {"data_type": "bigint", "nullable": False}
+        # dlt's normalizer gave nested rows no load id; a table it made before gains one
+        hints[DLT_LOAD_ID] = {"data_type": "text", "nullable": True}
+        return hints
 
 
 @dataclass(frozen=True)
@@ -87,6 +123,8 @@ class Endpoint:
     drop_keys: frozenset[str] = frozenset()
     # types of columns that are often null, so the table has them from the first load
     column_types: dict[str, str] = field(default_factory=dict)
+    # snapshot tables: lists in each row that make nested tables (scd2 versions them with it)
+    nested: tuple[NestedList, ...] = ()
     # one response body -> rows, where a data selector cannot say it (a map keyed by name)
     unpack: Callable[[Any], Iterable[dict[str, Any]]] | None = None
     # rows computed from other endpoints' lists (`api.rows(table)`) instead of requested
@@ -150,6 +188,13 @@ def coerce_row(endpoint: Endpoint, row: dict[str, Any]) -> dict[str, Any]:
     if endpoint.mode == "events" and endpoint.key == (ROW_KEY_COLUMN,):
         row[ROW_KEY_COLUMN] = row_key(row)
     return row
+
+
+def coerce_rows(endpoint: Endpoint, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`coerce_row` of each row, with the cycle collector paused (it would walk the whole
+    response again and again as the rows are copied)."""
+    with cycle_collection_paused():
+        return [coerce_row(endpoint, row) for row in rows]
 
 
 def row_key(row: dict[str, Any]) -> str:
@@ -244,7 +289,7 @@ def fan_out(
                 progress.skipped += 1
                 gone.append(parent_key)
                 continue
-            batch.extend({**coerce_row(endpoint, r), DELETED_COLUMN: None} for r in rows)
+            batch.extend({**r, DELETED_COLUMN: None} for r in coerce_rows(endpoint, rows))
             seen[parent_key] = current[parent_key]
         progress.add(len(batch), pages=len(results))
         if batch:
@@ -318,7 +363,7 @@ def make_resource(
         batches = unique_rows(endpoint, batches)
         yield from as_arrow_batches(endpoint, batches, row_id, primary_key or (), not_null)
 
-    return dlt.resource(
+    resource = dlt.resource(
         generate,
         name=endpoint.table,
         table_name=endpoint.table,
@@ -328,6 +373,18 @@ def make_resource(
         columns=endpoint.columns,
         **resource_kwargs,
     )
+    for nested in endpoint.nested:
+        table = nested.table(endpoint.table)
+        # a variant starts from the resource's hints: its columns are the parent's, cleared first
+        resource.apply_hints(table_name=table, columns={}, create_table_variant=True)
+        resource.apply_hints(
+            table_name=table,
+            write_disposition=NESTED_DISPOSITION,
+            primary_key=DLT_ID,
+            columns=nested.columns,
+            create_table_variant=True,
+        )
+    return resource
 
 
 def unique_rows(endpoint: Endpoint, batches: Iterator[Any]) -> Iterator[Any]:
@@ -403,7 +460,6 @@ def as_arrow_batches(
     dlt's JSON normalizer handles alike stay rows (assets._arrow). Each list is converted as
     it arrives, while its rows are still in the CPU cache, and handed to dlt in tables of
     about ARROW_BATCH_ROWS rows. Outside a pipeline (no load package) nothing changes."""
-    typed_columns = frozenset(endpoint.columns)
     tables: list[Any] = []
     pending_rows = 0
     load_id: str | None = None
@@ -411,27 +467,21 @@ def as_arrow_batches(
     for batch in batches:
         if isinstance(batch, list) and batch and isinstance(batch[0], dict):
             load_id = load_id or _current_load_id()
-            table = (
-                as_arrow(batch, row_id, primary_key, typed_columns, load_id, not_null)
-                if load_id is not None
-                else None
-            )
-            if table is not None:
-                # a value whose type changed (schema drift) goes the JSON way: a variant column
-                known_types = known_types if known_types is not None else _known_types(endpoint)
-                if conflicts_with(table, known_types):
-                    table = None
-                else:
-                    known_types.update((k, v) for k, v in dlt_types(table).items() if v)
-            if table is not None:
-                tables.append(table)
-                pending_rows += table.num_rows
-                if pending_rows >= ARROW_BATCH_ROWS:
-                    yield from concat_tables(tables)
-                    tables, pending_rows = [], 0
-                continue
             if load_id is not None:
-                batch = for_json_normalizer(batch, row_id)
+                if known_types is None:
+                    known_types = _known_types(endpoint.table, endpoint.columns)
+                with cycle_collection_paused():
+                    nested, table, batch = _dlt_items(
+                        endpoint, batch, row_id, primary_key, not_null, load_id, known_types
+                    )
+                yield from nested
+                if table is not None:
+                    tables.append(table)
+                    pending_rows += table.num_rows
+                    if pending_rows >= ARROW_BATCH_ROWS:
+                        yield from concat_tables(tables)
+                        tables, pending_rows = [], 0
+                    continue
         if tables:
             yield from concat_tables(tables)
             tables, pending_rows = [], 0
@@ -440,12 +490,86 @@ def as_arrow_batches(
         yield from concat_tables(tables)
 
 
-def _known_types(endpoint: Endpoint) -> dict[str, str]:
-    """Column types dlt already has for the table: from the schema being extracted (restored
-    from the destination: earlier loads) and from the endpoint's hints."""
-    known = {name: hint["data_type"] for name, hint in endpoint.columns.items()}
+def _dlt_items(
+    endpoint: Endpoint,
+    rows: list[dict[str, Any]],
+    row_id: str,
+    primary_key: Sequence[str],
+    not_null: Sequence[str],
+    load_id: str,
+    known_types: dict[str, str],
+) -> tuple[list[Any], Any, list[dict[str, Any]]]:
+    """One batch as dlt is handed it: the items of its nested tables; an Arrow table of the
+    rows, or None where Arrow would load them differently; and the rows, made ready for dlt's
+    JSON normalizer when there is no table. `known_types` learns the table's column types."""
+    nested_items = []
+    ids = None
+    if endpoint.nested and row_id == "row_hash":
+        # a version's hash covers its lists, as dlt's does: computed before they go
+        ids = row_hashes(rows)
+        for nested in endpoint.nested:
+            item = _nested_table(endpoint.table, nested, rows, ids, load_id)
+            if item is not None:
+                nested_items.append(item)
+            for row in rows:  # this load's own copies (coerce_row changed them too)
+                if type(row.get(nested.field)) is list:
+                    del row[nested.field]
+    typed_columns = frozenset(endpoint.columns)
+    table = as_arrow(rows, row_id, primary_key, typed_columns, load_id, not_null, ids)
+    # a value whose type changed (schema drift) goes the JSON way: a variant column
+    if table is None or conflicts_with(table, known_types):
+        return nested_items, None, for_json_normalizer(rows, row_id, ids)
+    known_types.update((k, v) for k, v in dlt_types(table).items() if v)
+    return nested_items, table, rows
+
+
+def _nested_table(
+    parent: str,
+    nested: NestedList,
+    rows: list[dict[str, Any]],
+    parent_ids: list[str],
+    load_id: str,
+) -> Any:
+    """The nested table of `nested` for these parent rows as one Arrow table, or as rows for
+    dlt's JSON normalizer where Arrow would load them differently (see `as_arrow`); None when
+    no row has items."""
+    table = nested.table(parent)
+    children, ids = nested_rows(rows, nested.field, parent_ids, table)
+    if not children:
+        return None
+    _adopt_nested_table(table)
+    for name in nested.timestamp_columns:
+        for child in children:
+            if name in child:
+                child[name] = parse_timestamp(child[name])
+    typed = frozenset(nested.columns)
+    not_null = (DLT_PARENT_ID, DLT_LIST_IDX)
+    arrow = as_arrow(children, "given", (), typed, load_id, not_null, ids, nullable_load_id=True)
+    if arrow is not None and conflicts_with(arrow, _known_types(table, nested.columns)):
+        arrow = None
+    item = arrow if arrow is not None else for_json_normalizer(children, "given", ids)
+    return dlt.mark.with_table_name(item, table)
+
+
+def _adopt_nested_table(table: str) -> None:
+    """Versions before 2026-12 left `table` to dlt's JSON normalizer, so a schema stored then
+    has it as a nested table, which dlt lets no resource write to. It becomes a table of the
+    resource, as a new schema has it: same name, columns and rows."""
     try:
-        columns = dlt.current.source_schema().tables.get(endpoint.table, {}).get("columns", {})
+        schema = dlt.current.source_schema()
+    except Exception:  # outside an extraction there is no stored schema
+        return
+    stored = schema.tables.get(table)
+    if stored is not None and stored.pop("parent", None) is not None:
+        progress_log.info("%s: now built by the source, no longer by dlt's normalizer", table)
+
+
+def _known_types(table: str, hints: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Column types dlt already has for the table: from the schema being extracted (restored
+    from the destination: earlier loads) and from the resource's hints."""
+    known = {name: hint["data_type"] for name, hint in hints.items()}
+    try:
+        columns = dlt.current.source_schema().tables.get(table, {}).get("columns", {})
     except Exception:  # outside an extraction: the hints are all there is
         return known
     known.update((name, c["data_type"]) for name, c in columns.items() if c.get("data_type"))
@@ -543,7 +667,7 @@ def _snapshot_rows(api: Any, endpoint: Endpoint, *_: Any) -> Callable[[], Iterat
         if unchanged_since_last_load(endpoint, current):
             return
         for start in range(0, len(current), 5000):
-            yield [coerce_row(endpoint, dict(r)) for r in current[start : start + 5000]]
+            yield coerce_rows(endpoint, map(dict, current[start : start + 5000]))
 
     return rows
 
@@ -563,6 +687,7 @@ def unchanged_since_last_load(endpoint: Endpoint, current: list[Any]) -> bool:
         sorted(endpoint.drop_keys),
         endpoint.string_columns,
         endpoint.timestamp_columns,
+        [(nested.field, nested.timestamp_columns) for nested in endpoint.nested],
     ]
     try:
         body = orjson.dumps(
@@ -640,7 +765,7 @@ def _latest_rows(
         for results in fetch_each(parents, fetch, max_concurrency):
             # a parent gone since the list (None) has nothing to add; its rows are kept
             progress.skipped += sum(found is None for _, found in results)
-            batch = [coerce_row(endpoint, r) for _, found in results for r in found or ()]
+            batch = coerce_rows(endpoint, (r for _, found in results for r in found or ()))
             progress.add(len(batch), pages=len(results))
             if batch:
                 yield batch
@@ -682,7 +807,7 @@ def _event_rows(
         # the rows only after they are batched (assets._arrow).
         oldest_wanted = since.last_value if endpoint.descending else None
         for page in api.pages(endpoint, params=params):
-            batch = [coerce_row(endpoint, r) for r in page]
+            batch = coerce_rows(endpoint, page)
             yield batch
             if oldest_wanted is not None and _reaches_before(batch, endpoint.cursor, oldest_wanted):
                 return

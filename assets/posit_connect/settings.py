@@ -1,6 +1,6 @@
 """The Posit Connect catalog: one entry per table. Adding an endpoint means adding one here."""
 
-from assets._catalog import ROW_KEY_COLUMN, Endpoint
+from assets._catalog import ROW_KEY_COLUMN, Endpoint, NestedList
 
 SECTION = "posit_connect_source"
 PIPELINE_NAME = "posit_connect_pipeline"
@@ -63,12 +63,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         description=(
             "Every content item on the server (GET /v1/content?include=owner,tags), one row per "
             "item and version: settings, runtime versions, owner (owner__*) and tags "
-            "(child table content__tags). Current rows have _dlt_valid_to NULL; an item changed "
-            "or deleted on the server keeps its old version with _dlt_valid_to set."
+            "(child table content__tags: _dlt_parent_id joins content._dlt_id). Current rows "
+            "have _dlt_valid_to NULL; an item changed or deleted on the server keeps its old "
+            "version with _dlt_valid_to set."
         ),
         string_columns=CONTENT_IDS,
         timestamp_columns=CONTENT_TIMESTAMPS,
         column_types=CONTENT_OPTIONAL,
+        nested=(NestedList("tags", timestamp_columns=("created_time", "updated_time")),),
     ),
     Endpoint(
         table="content_item",

@@ -9,15 +9,18 @@ the same rows, ids and column types. (No timing here: see bench/.)
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import dlt
 import duckdb
 import pytest
+from dlt.common.json import json as dlt_json
+from dlt.common.normalizers.json.helpers import get_row_hash
 
 from assets import _catalog
-from assets._arrow import as_arrow
+from assets._arrow import as_arrow, row_hashes
 from assets._catalog import row_key
 from assets.registry import POSIT_CONNECT
 from simulators.posit_connect import PositConnectSimulator
@@ -30,18 +33,29 @@ LOAD_TIMES = {"_dlt_valid_to", "deleted_time"}
 RANDOM_IDS = {e.table for e in POSIT_CONNECT.endpoints if e.mode in ("events", "custom")}
 
 
-def _load(sim: PositConnectSimulator, path: Path, name: str) -> None:
-    pipeline = dlt.pipeline(
+def _pipeline(path: Path, name: str) -> dlt.Pipeline:
+    return dlt.pipeline(
         pipeline_name=name,
         destination=dlt.destinations.duckdb(credentials=str(path)),
         dataset_name="data",
         pipelines_dir=str(path.parent / "pipelines"),
     )
+
+
+def _load(sim: PositConnectSimulator, path: Path, name: str) -> None:
     source = POSIT_CONNECT.source(base_url=sim.url, api_key=sim.api_key)
-    pipeline.run(source, loader_file_format="parquet").raise_on_failed_jobs()
+    _pipeline(path, name).run(source, loader_file_format="parquet").raise_on_failed_jobs()
 
 
-def _snapshot(path: Path) -> dict[str, tuple[dict[str, str], list[tuple]]]:
+def _json_path_only(_: object, batches: object, *args: object, **kwargs: object) -> object:
+    """In place of `as_arrow_batches`: plain rows, exactly as the resources produce them, for
+    dlt's JSON path (which is also how versions before the fast path loaded)."""
+    return batches
+
+
+def _snapshot(
+    path: Path, ignored: frozenset[str] = frozenset()
+) -> dict[str, tuple[dict[str, str], list[tuple]]]:
     with duckdb.connect(str(path), read_only=True) as con:
         tables = [
             t
@@ -58,7 +72,7 @@ def _snapshot(path: Path) -> dict[str, tuple[dict[str, str], list[tuple]]]:
                     f"WHERE table_schema = 'data' AND table_name = '{table}'"
                 ).fetchall()
             )
-            columns = sorted(c for c in types if c not in VOLATILE)
+            columns = sorted(c for c in types if c not in VOLATILE | ignored)
             listed = ", ".join(f'"{c}" IS NULL' if c in LOAD_TIMES else f'"{c}"' for c in columns)
             if "deleted_time" in types:  # a tombstone's row hash includes when it was noticed
                 listed = listed.replace(
@@ -86,8 +100,7 @@ def test_fast_and_json_paths_load_the_same_tables(tmp_path, monkeypatch):
             _load(sim, fast, "fast")
             assert any(as_tables), "the fast path was not taken"
             with monkeypatch.context() as patch:
-                # plain rows, exactly as the resources produce them, for dlt's JSON path
-                patch.setattr(_catalog, "as_arrow_batches", lambda _, batches, *a, **k: batches)
+                patch.setattr(_catalog, "as_arrow_batches", _json_path_only)
                 _load(sim, slow, "slow")
             got, expected = _snapshot(fast), _snapshot(slow)
             assert got.keys() == expected.keys()
@@ -102,9 +115,87 @@ def test_fast_and_json_paths_load_the_same_tables(tmp_path, monkeypatch):
             sim.mutate("add_users", {"n": 2})
 
 
+def test_an_upgrade_takes_over_the_nested_table_dlt_made(tmp_path, monkeypatch):
+    """Before the source built content__tags itself, dlt's JSON normalizer made it, and the
+    schema stored then has it as a nested table of content. The first load after the upgrade
+    takes it over without adding or changing a row, and later versions link as before."""
+    upgraded, old = tmp_path / "upgraded.duckdb", tmp_path / "old.duckdb"
+    with PositConnectSimulator(content=60, users=40, visits=100, audit_logs=50) as sim:
+        with monkeypatch.context() as patch:
+            patch.setattr(_catalog, "as_arrow_batches", _json_path_only)
+            _load(sim, upgraded, "upgraded")
+            _load(sim, old, "old")
+        before = _snapshot(upgraded)
+        assert _pipeline(upgraded, "upgraded").default_schema.tables["content__tags"]["parent"]
+
+        # the upgrade's snapshot digests differ from the old ones: content loads again
+        monkeypatch.setattr(_catalog, "SNAPSHOT_DIGEST_VERSION", 2)
+        _load(sim, upgraded, "upgraded")
+        assert _snapshot(upgraded) == before
+        tags = _pipeline(upgraded, "upgraded").default_schema.tables["content__tags"]
+        assert "parent" not in tags and tags["resource"] == "content"
+
+        sim.mutate("add_content", {"n": 3})
+        sim.mutate("update_content", {"n": 2})
+        sim.mutate("delete_content", {"n": 1})
+        _load(sim, upgraded, "upgraded")
+        with monkeypatch.context() as patch:
+            patch.setattr(_catalog, "as_arrow_batches", _json_path_only)
+            _load(sim, old, "old")
+        after, expected = _snapshot(upgraded), _snapshot(old)
+        assert after["content__tags"][1] != before["content__tags"][1], "no new tag rows"
+        assert after == expected
+
+
+TAGGED = [
+    {"id": "1", "name": "a", "tags": [{"id": "t1", "at": "2024-01-01T00:00:00Z"}, {"id": "t2"}]},
+    {"id": "2", "tags": []},
+    {"id": "3"},
+    {"id": "4", "tags": None},
+    {"id": "5", "tags": [{"id": "t3", "meta": {"color": "red"}, "at": "2024-01-03T10:00:00Z"}]},
+    {"id": "6", "tags": ["x", "y"]},
+]
+RETAGGED = [{**TAGGED[0], "tags": [{"id": "t2"}]}, *TAGGED[1:4], TAGGED[5]]
+DEEPER = [{"id": "7", "tags": [{"id": "t4", "path": ["a", "b"], "at": "2024-02-01T00:00:00Z"}]}]
+
+
+@pytest.mark.parametrize("runs", [[TAGGED, RETAGGED], [DEEPER, TAGGED]], ids=["flat", "deeper"])
+def test_nested_tables_the_source_builds_are_those_dlt_makes(tmp_path, monkeypatch, runs):
+    """Any list an endpoint declares nested: objects, scalars, objects with objects in them,
+    and objects with lists (which dlt's normalizer then takes), over two versions. A table
+    below the built one has one column more, `_dlt_root_id`: dlt links it to the built
+    table's rows, which merge on their own."""
+    endpoint = _catalog.Endpoint(
+        table="items",
+        path="/items",
+        description="",
+        key=("id",),
+        nested=(_catalog.NestedList("tags", timestamp_columns=("at",)),),
+    )
+    server: list[list[dict]] = []
+
+    def rows():
+        yield [dict(row) for row in server[-1]]
+
+    def load(path: Path) -> None:
+        resource = _catalog.make_resource(endpoint, rows, None)
+        _pipeline(path, path.stem).run(resource, loader_file_format="parquet")
+
+    built, made = tmp_path / "built.duckdb", tmp_path / "made.duckdb"
+    for run in runs:
+        server.append(run)
+        load(built)
+        with monkeypatch.context() as patch:
+            patch.setattr(_catalog, "as_arrow_batches", _json_path_only)
+            load(made)
+        assert _snapshot(built, frozenset({"_dlt_root_id"})) == _snapshot(made)
+    assert _pipeline(built, "built").default_schema.tables["items__tags"].get("parent") is None
+
+
 def test_the_fast_path_leaves_to_dlt_what_only_its_normalizer_handles_alike():
     rows = [{"id": "1", "tags": [{"name": "a"}]}]
     assert as_arrow(rows, "random", load_id="1") is None  # a list: a nested table
+    assert as_arrow([{"id": "0"}, *rows], "random", load_id="1") is None  # in any row
     assert as_arrow([{"id": 1}, {"id": "x"}], "random", load_id="1") is None  # mixed types
     when = [{"id": "1", "when": "2024-05-01T10:00:00Z"}]
     assert as_arrow(when, "random", load_id="1") is None  # dlt would detect a timestamp
@@ -112,6 +203,22 @@ def test_the_fast_path_leaves_to_dlt_what_only_its_normalizer_handles_alike():
     assert table is not None and table.column_names == ["id", "when", "_dlt_load_id", "_dlt_id"]
     nested = as_arrow([{"a": {"b": 1, "c": None}, "d": None}], "random", load_id="1")
     assert nested is not None and nested.column_names == ["a__b", "_dlt_load_id", "_dlt_id"]
+
+
+HASHED = [
+    {"a": "plain", "b": 1, "c": None, "d": True, "t": datetime(2024, 1, 2, 3, 4, 5, 6, UTC)},
+    {"t": datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=2))), "d": date(2024, 1, 1)},
+    {"n": Decimal("1.50"), "ü": "ï", "list": [1, {"x": datetime(2024, 1, 1, tzinfo=UTC)}]},
+    {"_dlt_load_id": "1", "a": 1},
+]
+
+
+@pytest.mark.parametrize("rows", [HASHED[:3], HASHED], ids=["api rows", "with dlt columns"])
+def test_row_hashes_are_dlts(rows):
+    """The scd2 version hash dlt's normalizer gives each row: of the row read back from the
+    extracted file, where datetimes, dates and decimals are dlt's typed strings."""
+    expected = [get_row_hash(dlt_json.loadb(dlt_json.typed_dumpb(row))) for row in rows]
+    assert row_hashes(rows) == expected
 
 
 @pytest.mark.parametrize(

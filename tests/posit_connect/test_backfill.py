@@ -3,7 +3,7 @@ config, against the simulator. The incremental cursor must not move and no row m
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -16,14 +16,17 @@ VISITS_ROUTE = "GET /__api__/v1/instrumentation/content/visits"
 
 
 def server_visit_times(sim) -> list[datetime]:
-    """Every visit's time as the server reports it, oldest first (one unpaged read)."""
+    """Every visit's time as the server reports it, in UTC (the time zone date bounds are in;
+    the server writes some with other offsets), oldest first (one unpaged read)."""
     response = requests.get(
         f"{sim.url}/__api__/v1/instrumentation/content/visits",
         params={"limit": 100_000},
         headers={"Authorization": f"Key {sim.api_key}"},
         timeout=30,
     )
-    times = sorted(datetime.fromisoformat(v["time"]) for v in response.json()["results"])
+    times = sorted(
+        datetime.fromisoformat(v["time"]).astimezone(UTC) for v in response.json()["results"]
+    )
     assert len(times) == sim.expected_counts()[VISITS]  # one page held them all
     return times
 
