@@ -25,10 +25,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 import dlt
@@ -307,11 +309,28 @@ def fetch_each(
     fetch: Callable[[str], list[dict[str, Any]] | None],
     max_concurrency: int,
 ) -> Iterator[list[tuple[str, list[dict[str, Any]] | None]]]:
-    """`fetch(key)` for every key, `max_concurrency` at a time, in batches of FANOUT_BATCH."""
+    """`fetch(key)` for every key, `max_concurrency` at a time, in batches of FANOUT_BATCH (in
+    the order of `keys`). The requests of the next batch are already running while the caller
+    processes one, so the pool never waits for it; at most two batches are held."""
+    waiting = iter(keys)
+    running: deque[tuple[str, Future[Any]]] = deque()
     with ThreadPoolExecutor(max_workers=max(1, max_concurrency)) as pool:
-        for start in range(0, len(keys), FANOUT_BATCH):
-            batch = keys[start : start + FANOUT_BATCH]
-            yield list(zip(batch, pool.map(fetch, batch), strict=True))
+
+        def submit(count: int) -> None:
+            running.extend((key, pool.submit(fetch, key)) for key in islice(waiting, count))
+
+        try:
+            submit(2 * FANOUT_BATCH)
+            while running:
+                count = min(FANOUT_BATCH, len(running))
+                results = [(key, future.result()) for key, future in islice(running, count)]
+                for _ in range(count):  # only now: on a failure all are still there to cancel
+                    running.popleft()
+                submit(FANOUT_BATCH)
+                yield results
+        finally:  # a failed request or a stopped load: requests not started are not made
+            for _, future in running:
+                future.cancel()
 
 
 def from_one_server(api: Any, rows: Callable[..., Any]) -> Callable[..., Any]:

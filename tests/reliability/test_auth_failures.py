@@ -73,7 +73,7 @@ def test_a_key_revoked_mid_run_stops_the_per_item_requests(simulators, instance,
     assert KEY_SETTING in failure_message(result)
     refused = [t for _, _, t, fault in sim.request_times if fault == "401"]
     # two per-item tables, each with up to max_concurrency requests in flight when the
-    # first 401 comes back (Executor.map cancels the rest); 400 items each without that
+    # first 401 comes back (fetch_each cancels the rest); 400 items each without that
     in_flight = 2 * (DEFAULT_MAX_CONCURRENCY + 2)
     assert len(refused) <= in_flight, f"{len(refused)} requests refused with 401"
 

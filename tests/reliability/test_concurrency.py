@@ -34,11 +34,19 @@ def assert_state_is_sound(sim, instance) -> None:
 
 
 def test_two_materialisations_launched_together_both_succeed(posit, instance, tmp_path):
-    posit.latency_ms = 20  # long enough a load that the second surely arrives during it
+    posit.latency_ms = 50  # a slow server until the second load has queued behind the first
     runs = [start_runner(POSIT_CONNECT, tmp_path / "logs" / f"run-{i}.log") for i in (1, 2)]
+    wait_for(
+        lambda: (
+            any("waiting for another load" in r.output for r in runs)
+            or not all(r.running() for r in runs)
+        ),
+        120,
+        "one load to wait for the other",
+    )
+    posit.latency_ms = 0
 
     codes = [r.wait(timeout=180) for r in runs]
-    posit.latency_ms = 0
 
     assert codes == [0, 0], "\n\n".join(r.output[-3000:] for r in runs)
     waited = [r for r in runs if "waiting for another load" in r.output]
