@@ -119,27 +119,25 @@ def _typed_value(value: Any) -> Any:
     return custom_pua_encode(value)
 
 
+def _typed_sorted(row: dict[str, Any]) -> bytes:
+    """`typed_dumpb(row, sort_keys=True)`, byte for byte."""
+    return orjson.dumps(row, default=_typed_value, option=_TYPED_SORTED)
+
+
 def row_hashes(rows: Sequence[dict[str, Any]]) -> list[str]:
     """dlt's scd2 row hash of each row, as its JSON normalizer computes it: `get_row_hash` of
     the row read back from the extracted file (datetimes there are dlt's typed strings).
-    Dumping the row typed and sorted (`typed_dumpb(row, sort_keys=True)`) gives those very
-    bytes in one step."""
-    typed_dumpb = dlt_json.typed_dumpb
-    # get_row_hash leaves dlt's own columns out; rows from an API hardly ever have any, and
-    # looking once at every key of the batch is cheaper than looking row by row
-    if not any(key.startswith(DLT_PREFIX) for key in set().union(*rows)):
-        dumps = orjson.dumps
-        return [
-            digest128b(dumps(row, default=_typed_value, option=_TYPED_SORTED), DLT_ID_LENGTH_BYTES)
-            for row in rows
-        ]
-    hashes = []
-    for row in rows:
-        if any(key.startswith(DLT_PREFIX) for key in row):
-            hashes.append(get_row_hash(dlt_json.loadb(typed_dumpb(row))))
-        else:
-            hashes.append(digest128b(typed_dumpb(row, sort_keys=True), DLT_ID_LENGTH_BYTES))
-    return hashes
+    Dumping the row typed and sorted gives those very bytes in one step, for a row without
+    dlt's own columns (which get_row_hash leaves out)."""
+    # rows from an API hardly ever have such columns, and looking once at every key of the
+    # batch is cheaper than looking row by row
+    any_dlt_columns = any(key.startswith(DLT_PREFIX) for key in set().union(*rows))
+    return [
+        get_row_hash(dlt_json.loadb(dlt_json.typed_dumpb(row)))
+        if any_dlt_columns and any(key.startswith(DLT_PREFIX) for key in row)
+        else digest128b(_typed_sorted(row), DLT_ID_LENGTH_BYTES)
+        for row in rows
+    ]
 
 
 def nested_rows(

@@ -479,6 +479,7 @@ def as_arrow_batches(
     dlt's JSON normalizer handles alike stay rows (assets._arrow). Each list is converted as
     it arrives, while its rows are still in the CPU cache, and handed to dlt in tables of
     about ARROW_BATCH_ROWS rows. Outside a pipeline (no load package) nothing changes."""
+    typed_columns = frozenset(endpoint.columns)
     tables: list[Any] = []
     pending_rows = 0
     load_id: str | None = None
@@ -491,7 +492,14 @@ def as_arrow_batches(
                     known_types = _known_types(endpoint.table, endpoint.columns)
                 with cycle_collection_paused():
                     nested, table, batch = _dlt_items(
-                        endpoint, batch, row_id, primary_key, not_null, load_id, known_types
+                        endpoint,
+                        batch,
+                        row_id,
+                        primary_key,
+                        typed_columns,
+                        load_id,
+                        not_null,
+                        known_types,
                     )
                 yield from nested
                 if table is not None:
@@ -514,13 +522,15 @@ def _dlt_items(
     rows: list[dict[str, Any]],
     row_id: str,
     primary_key: Sequence[str],
-    not_null: Sequence[str],
+    typed_columns: frozenset[str],
     load_id: str,
+    not_null: Sequence[str],
     known_types: dict[str, str],
 ) -> tuple[list[Any], Any, list[dict[str, Any]]]:
     """One batch as dlt is handed it: the items of its nested tables; an Arrow table of the
-    rows, or None where Arrow would load them differently; and the rows, made ready for dlt's
-    JSON normalizer when there is no table. `known_types` learns the table's column types."""
+    rows (`as_arrow` with these arguments), or None where Arrow would load them differently;
+    and the rows, made ready for dlt's JSON normalizer when there is no table. `known_types`
+    learns the table's column types."""
     nested_items = []
     ids = None
     if endpoint.nested and row_id == "row_hash":
@@ -533,7 +543,6 @@ def _dlt_items(
             for row in rows:  # this load's own copies (coerce_row changed them too)
                 if type(row.get(nested.field)) is list:
                     del row[nested.field]
-    typed_columns = frozenset(endpoint.columns)
     table = as_arrow(rows, row_id, primary_key, typed_columns, load_id, not_null, ids)
     # a value whose type changed (schema drift) goes the JSON way: a variant column
     if table is None or conflicts_with(table, known_types):
