@@ -4,13 +4,11 @@ DuckDB file the load wrote (dlt keeps that path with the credentials, not the pi
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from assets.destinations import REPO_ROOT
 from assets.registry import OSCAR, POSIT_CONNECT
-from tools.dashboard import dashboard_command
+from tools.dashboard import dashboard_command, main
 
 
 def test_the_dashboard_opens_the_pipeline_on_the_loaded_file(isolated_env):
@@ -24,13 +22,8 @@ def test_the_dashboard_opens_the_pipeline_on_the_loaded_file(isolated_env):
     assert dashboard_command(OSCAR)[0][2] == "oscar_pipeline"
 
 
-def test_before_any_load_it_says_what_to_run():
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.dashboard", "oscar"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    assert "run `python3 tasks.py load` first" in result.stdout
+def test_before_any_load_it_says_what_to_run(isolated_env, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["tools/dashboard.py", "oscar"])
+
+    assert main() == 1
+    assert "run `python3 tasks.py load` first" in capsys.readouterr().out
