@@ -8,6 +8,7 @@ the same rows, ids and column types. (No timing here: see bench/.)
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -21,7 +22,8 @@ from dlt.common.normalizers.json.helpers import get_row_hash
 
 from assets import _catalog
 from assets._arrow import as_arrow, row_hashes
-from assets._catalog import row_key
+from assets._catalog import coerce_row, parse_timestamp, row_key
+from assets.posit_connect.settings import ENDPOINTS
 from assets.registry import POSIT_CONNECT
 from simulators.posit_connect import PositConnectSimulator
 
@@ -234,6 +236,34 @@ def test_row_hashes_are_dlts(rows):
 )
 def test_row_keys_match_the_json_module_byte_for_byte(row):
     canonical = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
-    import hashlib
 
     assert row_key(row) == hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        "2026-06-06T15:28:06.475176Z",
+        "2026-06-06T15:28:06.000000Z",  # str() of the parsed value leaves zero microseconds out
+        "2026-06-06T15:28:06Z",
+        "2026-06-06T15:28:06.123Z",
+        "2026-06-06T17:28:06.475176+02:00",
+        "2026-06-06T15:28:06,475176Z",
+        "2026-06-06 15:28:06Z",
+        "2026-W23-6T15:28:06Z",
+        "2026-06-06T15:28:06",
+        "",
+        None,
+    ],
+)
+def test_event_row_keys_are_those_of_the_parsed_row_whatever_the_time_format(time):
+    """The key hashes the row as coerced, datetimes as `str()` writes them; the source cuts
+    that text from the server's where it can, which must not change a single key."""
+    visits = next(e for e in ENDPOINTS if e.table == "content_visits")
+    raw = {"content_guid": "c1", "user_guid": "u1", "time": time, "bundle_id": 7, "path": "/"}
+
+    coerced = coerce_row(visits, dict(raw))
+
+    as_parsed = {**raw, "bundle_id": "7", "time": parse_timestamp(time)}
+    canonical = json.dumps(as_parsed, sort_keys=True, separators=(",", ":"), default=str)
+    assert coerced["row_key"] == hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
