@@ -205,8 +205,8 @@ _UTC_SECONDS_OR_MICROSECONDS = re.compile(
 
 def _key_text(raw: Any, parsed: Any) -> Any:
     """What `row_key` writes for a parsed timestamp, `str(parsed)`, cut from the server's text
-    where it is UTC to the second or microsecond: formatting an aware datetime costs several
-    times more than the rest of the key (a third of loading a visit)."""
+    where it is UTC to the second or microsecond: formatting an aware datetime cost about as
+    much as the rest of the key (coercing 200,000 visits: 1.24 s with it, 0.86 s without)."""
     if type(raw) is not str or not _UTC_SECONDS_OR_MICROSECONDS.fullmatch(raw):
         return str(parsed) if isinstance(parsed, datetime) else parsed
     if len(raw) == 20 or raw[20:26] == "000000":  # str() leaves out zero microseconds

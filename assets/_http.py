@@ -330,8 +330,9 @@ def cycle_collection_paused() -> Iterator[None]:
     """Python's cycle collector paused while rows parsed from JSON are built or transformed.
     They hold no reference cycles (refcounting frees them), yet with a big response alive the
     collector walks every one of its objects again and again: coercing 20,000 content items
-    took 0.39 s with it and 0.07 s without. Held for one batch, never across a `yield`; with
-    threads, the last one out turns it back on."""
+    took 0.39 s with it and 0.07 s without. Held for one batch, never across a `yield`. With
+    threads, the one that found it on turns it back on as it leaves, even while another is
+    still inside (which then finishes with the collector running: slower, never wrong)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
