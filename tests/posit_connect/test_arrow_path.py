@@ -201,6 +201,9 @@ def test_the_fast_path_leaves_to_dlt_what_only_its_normalizer_handles_alike():
     assert as_arrow([{"id": 1}, {"id": "x"}], "random", load_id="1") is None  # mixed types
     when = [{"id": "1", "when": "2024-05-01T10:00:00Z"}]
     assert as_arrow(when, "random", load_id="1") is None  # dlt would detect a timestamp
+    later = [{"id": "0", "when": None}, {"id": "2", "when": "note"}, *when]
+    assert as_arrow(later, "random", load_id="1") is not None  # dlt types it by "note"
+    assert as_arrow(later[:1] + when, "random", load_id="1") is None  # its first value
     table = as_arrow(when, "random", typed_columns=frozenset({"when"}), load_id="1")
     assert table is not None and table.column_names == ["id", "when", "_dlt_load_id", "_dlt_id"]
     nested = as_arrow([{"a": {"b": 1, "c": None}, "d": None}], "random", load_id="1")
