@@ -44,6 +44,7 @@ class Measurement:
     requests: int = 0
     by_route: dict[str, int] = field(default_factory=dict)
     dlt_seconds: float | None = None
+    dlt_one_row_seconds: float | None = None
 
 
 @dataclass
@@ -190,6 +191,7 @@ def run_contender(
         by_route.pop("total", 0),
         by_route,
         result.get("dlt_seconds"),
+        result.get("dlt_one_row_seconds"),
     )
 
 
@@ -247,7 +249,8 @@ class Bench:
                 note = f"{runs[-1].requests} requests"
                 if runs[-1].dlt_seconds is not None:
                     dlt_seconds = statistics.median(m.dlt_seconds or 0 for m in runs)
-                    note += f", {dlt_seconds:.2f} s in pipeline.run"
+                    one_row = statistics.median(m.dlt_one_row_seconds or 0 for m in runs)
+                    note += f", {dlt_seconds:.2f} s in pipeline.run ({one_row:.2f} s for 1 row)"
                 self.rows.append(Row(workload.title, contender, runs, note=note))
 
     def rerun(self) -> None:
