@@ -1,12 +1,16 @@
-"""The `dlt-arrow` contender (workload a): what dlt alone costs to load the same rows with the
-same history when no Python touches a row: how fast a loader built on dlt can be once the
-response is parsed in C++ and `tags` is not a nested table.
+"""The `dlt-arrow` contender (workloads a and c): what dlt alone costs to load the same rows
+with the same history when no Python touches a row: how fast a loader built on dlt can be
+once the responses are parsed in C++ (and, for `content`, `tags` is not a nested table).
 
-The floor's request, then DuckDB's C++ JSON reader builds one Arrow table with a row hash
-(no Python per row; `owner` and `tags` stay nested, so dlt stores them as JSON columns and
-makes no nested table), and `pipeline.run` loads it as `ours` loads `content`: merge
-``scd2``, Parquet, into DuckDB. No Dagster, no flattening, no type hints. The time runs from
-the request to the end of `pipeline.run`; `dlt_seconds` is `pipeline.run` alone.
+The floor's requests, then DuckDB's C++ JSON reader builds one Arrow table with an MD5 row
+hash (no Python per row), and `pipeline.run` loads it with `ours`' write disposition for the
+table, Parquet, into DuckDB:
+- `content`: merge ``scd2`` with the hash as the version id (`_dlt_id`); `owner` and `tags`
+  stay nested, so dlt stores them as JSON columns and makes no nested table;
+- `content_visits`: merge ``insert-only`` on the hash as `row_key`, timestamps as DuckDB
+  reads them.
+No Dagster, no flattening, no type hints. The time runs from the first request to the end of
+`pipeline.run`; `dlt_seconds` is `pipeline.run` alone.
 
 `dlt_one_row_seconds` is what dlt costs whatever the data: after the timed run, a fresh
 pipeline into a fresh DuckDB file loads the table's first row alone, the same way. It runs
@@ -39,35 +43,47 @@ def make_pipeline(workdir: Path, name: str) -> dlt.Pipeline:
     )
 
 
-def load(pipeline: dlt.Pipeline, rows: pa.Table) -> float:
-    """Seconds `pipeline.run` takes to load `rows` as `ours` loads `content`."""
+# The floor's responses as rows with a hash: the version id of `content`, the key of visits.
+ROWS_SQL = {
+    "content": "SELECT *, md5(CAST(c AS VARCHAR)) AS _dlt_id FROM read_json('{path}') AS c",
+    "content_visits": (
+        "SELECT *, md5(CAST(v AS VARCHAR)) AS row_key "
+        "FROM (SELECT unnest(results, max_depth := 2) FROM read_json('{path}/*.json')) AS v"
+    ),
+}
+
+
+def load(pipeline: dlt.Pipeline, table: str, rows: pa.Table) -> float:
+    """Seconds `pipeline.run` takes to load `rows` as `ours` loads `table`."""
+    endpoint = CATALOG[table]
     started = time.perf_counter()
     pipeline.run(
         rows,
-        table_name="content",
-        write_disposition=CATALOG["content"].write_disposition,
+        table_name=table,
+        write_disposition=endpoint.write_disposition,
+        primary_key=list(endpoint.key) if endpoint.mode == "events" else None,
         loader_file_format="parquet",
     ).raise_on_failed_jobs()
     return time.perf_counter() - started
 
 
 def run(url: str, api_key: str, workdir: Path, tables: list[str]) -> dict[str, Any]:
-    if tables != ["content"]:
-        raise SystemExit("dlt-arrow measures workload a (content) only")
+    if len(tables) != 1 or tables[0] not in ROWS_SQL:
+        raise SystemExit(f"dlt-arrow measures one of {sorted(ROWS_SQL)}, not {tables}")
+    table = tables[0]
     pipeline = make_pipeline(workdir, "dlt_arrow")
     started = time.perf_counter()
-    body = Floor(url, api_key, workdir).content()
+    path = getattr(Floor(url, api_key, workdir), table)()
     with duckdb.connect() as con:
-        rows = con.sql(
-            f"SELECT *, md5(CAST(c AS VARCHAR)) AS _dlt_id FROM read_json('{body}') AS c"
-        ).to_arrow_table()
-    dlt_seconds = load(pipeline, rows)
+        rows = con.sql(ROWS_SQL[table].format(path=path)).to_arrow_table()
+    dlt_seconds = load(pipeline, table, rows)
     seconds = time.perf_counter() - started
     with pipeline.sql_client() as client:
-        count = client.execute_sql("SELECT count(*) FROM content")[0][0]
+        count = client.execute_sql(f"SELECT count(*) FROM {table}")[0][0]
+    one_row = load(make_pipeline(workdir, "dlt_one_row"), table, rows.slice(0, 1))
     return {
         "seconds": seconds,
         "dlt_seconds": dlt_seconds,
-        "dlt_one_row_seconds": load(make_pipeline(workdir, "dlt_one_row"), rows.slice(0, 1)),
-        "rows": {"content": count},
+        "dlt_one_row_seconds": one_row,
+        "rows": {table: count},
     }
