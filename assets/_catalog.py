@@ -176,6 +176,12 @@ class Endpoint:
             return {"disposition": "append"}
         return {"disposition": "merge", "strategy": "scd2"}
 
+    @property
+    def primary_key(self) -> list[str] | None:
+        """dlt's primary key: the columns the table's merge matches rows on (events, latest);
+        None where the merge compares versions (scd2) or there is none."""
+        return list(self.key) if self.mode in ("events", "latest") else None
+
 
 def coerce_row(endpoint: Endpoint, row: dict[str, Any]) -> dict[str, Any]:
     """Ids to strings (servers send some as ints), secrets dropped, a row key for events."""
@@ -393,7 +399,7 @@ def make_resource(
 ) -> DltResource:
     """Wrap a row generator as a dlt resource with the endpoint's table hints."""
     merge_key = endpoint.key[0] if endpoint.mode == "fanout" and endpoint.key else None
-    primary_key = list(endpoint.key) if endpoint.mode in ("events", "latest") else None
+    primary_key = endpoint.primary_key
 
     row_id = row_id_kind(endpoint.write_disposition, primary_key or ())
     not_null = (*(primary_key or ()), *([merge_key] if merge_key else []))

@@ -61,7 +61,7 @@ def load(pipeline: dlt.Pipeline, table: str, rows: pa.Table) -> float:
         rows,
         table_name=table,
         write_disposition=endpoint.write_disposition,
-        primary_key=list(endpoint.key) if endpoint.mode == "events" else None,
+        primary_key=endpoint.primary_key,
         loader_file_format="parquet",
     ).raise_on_failed_jobs()
     return time.perf_counter() - started
