@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from dlt.extract.source import DltSource
 
@@ -41,6 +41,8 @@ class SourceInfo:
     change_probe: ChangeProbe | None = None
     # the source's credential arguments, blanked when it is built outside a run
     credential_args: tuple[str, ...] = ()
+    # table -> column -> what the column holds, for the Dagster UI's column schemas
+    column_descriptions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def catalog(self) -> dict[str, Endpoint]:
