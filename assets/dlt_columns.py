@@ -14,7 +14,7 @@ DLT_COLUMN_DESCRIPTIONS: dict[str, str] = {
         "The load that wrote this row: joins _dlt_loads.load_id, whose inserted_at says when. "
         "May be NULL on child-table rows."
     ),
-    "_dlt_valid_from": "When this version of the row became current (UTC): the load that first saw it.",
+    "_dlt_valid_from": "When this version of the row became current (UTC): its first load.",
     "_dlt_valid_to": (
         "When this version stopped being current (UTC): changed or gone from the server. NULL "
         "means it is the current version."

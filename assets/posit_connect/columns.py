@@ -14,7 +14,9 @@ DELETED_TIME = (
     "Set only on a tombstone row: when this pipeline found the item gone from the server "
     "(UTC); NULL on every row read from the API."
 )
-ROW_KEY = "Hash of the row's fields, computed by this pipeline: the row's identity, as the API gives none."
+ROW_KEY = (
+    "Hash of the row's fields, made by this pipeline: the row's identity (the API gives none)."
+)
 
 TAG = {
     "id": "Identifier of the tag.",
@@ -26,7 +28,9 @@ TAG = {
 
 USER = {
     "guid": "Unique identifier of the user; joins content.owner_guid, content_visits.user_guid.",
-    "email": "The user's email address; empty for non-admin keys when Server.HideEmailAddresses is on.",
+    "email": (
+        "The user's email address; empty for non-admin keys when Server.HideEmailAddresses is on."
+    ),
     "username": "The user's login name.",
     "first_name": "The user's first name.",
     "last_name": "The user's last name.",
@@ -46,7 +50,9 @@ USER = {
 }
 
 CONTENT = {
-    "guid": "Unique identifier of the content item; joins content_permissions and the usage tables.",
+    "guid": (
+        "Unique identifier of the content item; joins content_permissions and the usage tables."
+    ),
     "id": "Internal numeric identifier of the content item (stored as text).",
     "name": "Short identifier chosen at creation: letters, digits, '.', '-' and '_'.",
     "title": "Display title of the content item; NULL if none was set.",
@@ -103,7 +109,9 @@ CONTENT = {
         "Most CPU in cores (fractions allowed) before the process is throttled, off-host; NULL "
         "uses Scheduler.CPULimit."
     ),
-    "amd_gpu_limit": "AMD GPUs Kubernetes allocates to this content; NULL uses Scheduler.AMDGPULimit.",
+    "amd_gpu_limit": (
+        "AMD GPUs Kubernetes allocates to this content; NULL uses Scheduler.AMDGPULimit."
+    ),
     "nvidia_gpu_limit": (
         "NVIDIA GPUs Kubernetes allocates to this content; NULL uses Scheduler.NvidiaGPULimit."
     ),
@@ -221,17 +229,24 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "oauth_integrations": {
         "id": "Internal numeric identifier of the OAuth integration (stored as text).",
-        "guid": "Unique identifier of the integration; joins oauth_sessions.oauth_integration_guid.",
+        "guid": (
+            "Unique identifier of the integration; joins oauth_sessions.oauth_integration_guid."
+        ),
         "created_time": "When the integration was created (UTC).",
         "updated_time": "When the integration was last changed (UTC).",
         "name": "Descriptive name of the integration.",
         "description": "Short text describing the integration.",
-        "template": "Template it was configured from: github, snowflake, databricks, azure, connect, custom, ...",
+        "template": (
+            "Template it was configured from: github, snowflake, databricks, azure, connect, "
+            "custom, ..."
+        ),
         "auth_type": (
             "OAuth flow: Viewer (acts as the visitor), Service Account (client credentials) or "
             "Visitor API Key (Connect API)."
         ),
-        "content_count": "Content items using the integration now; sent to administrators only, NULL otherwise.",
+        "content_count": (
+            "Content items using the integration now; sent to administrators only, NULL otherwise."
+        ),
         "config__auth_mode": "Template option: Confidential or Public OAuth client.",
         "config__client_id": "OAuth client id registered with the provider.",
         "config__max_role": (
@@ -249,7 +264,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "integration_guid": "The integration; joins oauth_integrations.guid.",
         "user_guid": "The user allowed to use the integration; NULL when a group is listed.",
         "group_guid": "The group allowed to use the integration; NULL when a user is listed.",
-        "principal_guid": "The user or group allowed to use the integration (joins users or groups).",
+        "principal_guid": (
+            "The user or group allowed to use the integration (joins users or groups)."
+        ),
         "principal_type": "What principal_guid names: user or group.",
     },
     "oauth_integrations__environment_variables": {
@@ -259,7 +276,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "id": "Internal numeric identifier of the OAuth session (stored as text).",
         "guid": "Unique identifier of the OAuth session.",
         "user_guid": "The user the session belongs to; joins users.guid.",
-        "oauth_integration_guid": "The integration the session is with; joins oauth_integrations.guid.",
+        "oauth_integration_guid": (
+            "The integration the session is with; joins oauth_integrations.guid."
+        ),
         "has_refresh_token": "True when the session holds a refresh token (it can renew itself).",
         "created_time": "When the session was created (UTC).",
         "updated_time": "When the session was last updated, e.g. its token refreshed (UTC).",
@@ -267,11 +286,16 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "oauth_credentials": {
         "exchanged_at": "When this pipeline exchanged its session token for an API key (UTC).",
         "subject_token_type": "Kind of token given: urn:posit:connect:content-session-token.",
-        "requested_token_type": "Kind of credential asked for: urn:posit:connect:api-key (a visitor API key).",
+        "requested_token_type": (
+            "Kind of credential asked for: urn:posit:connect:api-key (a visitor API key)."
+        ),
         "issued_token_type": "Kind of credential Connect issued (RFC 8693 issued_token_type).",
         "token_type": "How the issued credential is presented to the server (RFC 8693 token_type).",
         "expires_in": "Seconds the issued credential was valid for; NULL when Connect did not say.",
-        "expires_at": "When the issued credential expires (UTC): exchanged_at plus expires_in; NULL if unknown.",
+        "expires_at": (
+            "When the issued credential expires (UTC): exchanged_at plus expires_in; NULL if "
+            "unknown."
+        ),
     },
     "users": USER,
     "groups": {
@@ -313,7 +337,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "content_guid": "The Shiny application; joins content.guid.",
         "user_guid": "The visitor; joins users.guid; NULL when the user cannot be determined.",
         "started": "When the visitor opened the application (UTC).",
-        "ended": "When the visitor left the application (UTC); NULL if not recorded (e.g. still open).",
+        "ended": (
+            "When the visitor left the application (UTC); NULL if not recorded (e.g. still open)."
+        ),
         "data_version": "Version of Connect's record format for this entry.",
         "row_key": ROW_KEY,
     },
