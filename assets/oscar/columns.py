@@ -3,7 +3,7 @@
 Texts from GRyCAP's OSCAR server (github.com/grycap/oscar): the comments of its Go types in
 `pkg/types` (service.go, storage.go, cluster.go, replica.go, federation.go, minio.go
 MinIOBucket, jobinfo.go, info.go, config.go, status.go StatusInfo of v4) and the handlers that
-fill them (`pkg/handlers/status.go`: CPU in millicores, memory in bytes; the OSCAR dashboard
+fill them (`pkg/handlers/status.go`: CPU in millicores, memory in bytes; grycap/oscar-dashboard
 for what "schedulable" means). The derived tables (users, projects, sites, attributes) and the
 columns this project adds (jobs.service, jobs.job_name) are described from
 `assets/oscar/tables.py`; what is removed before writing is in `assets/oscar/redact.py`.
@@ -228,10 +228,15 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "storage_usage__objects": "Number of objects in the bucket.",
     },
     "cluster_info": {
-        "version": "OSCAR server version, e.g. v3.6.4.",
+        "version": "OSCAR server version, e.g. v3.6.4; devel for a build without a release tag.",
         "git_commit": "Git commit the OSCAR server was built from.",
-        "architecture": "CPU architecture the OSCAR server runs on (e.g. amd64, arm64).",
-        "kubernetes_version": "Version of the cluster's Kubernetes.",
+        "architecture": (
+            "CPU architecture the OSCAR server binary was built for (e.g. amd64, arm64)."
+        ),
+        "platform": "Older servers' name for architecture: what the OSCAR binary was built for.",
+        "kubernetes_version": (
+            "Version of the cluster's Kubernetes; empty if OSCAR could not read it."
+        ),
         "serverless_backend__name": (
             "Serverless backend for synchronous calls: Knative or OpenFaaS; NULL if none (async "
             "only)."
