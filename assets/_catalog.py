@@ -137,6 +137,8 @@ class Endpoint:
     # table is then a warning, not an error)
     unique_key: tuple[str, ...] = ()
     may_be_empty: bool = False
+    # the environment variable without which the table cannot have rows (its check passes)
+    empty_unless: str = ""
 
     @property
     def columns(self) -> dict[str, dict[str, Any]]:

@@ -11,7 +11,9 @@ from dlt.extract.source import DltSource
 from assets import oscar, posit_connect
 from assets._catalog import Endpoint
 from assets._http import ConfigurationError
+from assets.oscar import columns as oscar_columns
 from assets.oscar import settings as oscar_settings
+from assets.posit_connect import columns as posit_columns
 from assets.posit_connect import settings as posit_settings
 
 
@@ -63,6 +65,7 @@ POSIT_CONNECT = SourceInfo(
     duckdb_file=posit_settings.DUCKDB_FILE,
     change_probe=ChangeProbe("content", posit_connect.content_versions),
     credential_args=("api_key",),
+    column_descriptions=posit_columns.COLUMN_DESCRIPTIONS,
 )
 
 OSCAR = SourceInfo(
@@ -75,6 +78,7 @@ OSCAR = SourceInfo(
     duckdb_file=oscar_settings.DUCKDB_FILE,
     change_probe=ChangeProbe("services", oscar.service_versions),
     credential_args=("username", "password", "bearer_token", "refresh_token"),
+    column_descriptions=oscar_columns.COLUMN_DESCRIPTIONS,
 )
 
 SOURCES: tuple[SourceInfo, ...] = (POSIT_CONNECT, OSCAR)

@@ -27,6 +27,7 @@ from dagster import (
 from dagster_dlt.constants import META_KEY_PIPELINE, META_KEY_SOURCE, META_KEY_TRANSLATOR
 
 from assets._catalog import DELETED_COLUMN, Endpoint
+from assets.dlt_columns import DLT_COLUMN_DESCRIPTIONS
 
 ROW_COUNT = "dagster/row_count"
 COLUMN_SCHEMA = "dagster/column_schema"
@@ -101,7 +102,11 @@ def column_schema(schema: TableSchema, descriptions: Mapping[str, str]) -> Table
             TableColumn(
                 name=column.name,
                 type=column.type,
-                description=descriptions.get(column.name) or column.description,
+                description=(
+                    descriptions.get(column.name)
+                    or DLT_COLUMN_DESCRIPTIONS.get(column.name)
+                    or column.description
+                ),
                 constraints=TableColumnConstraints(
                     nullable=column.constraints.nullable,
                     unique=column.constraints.unique,

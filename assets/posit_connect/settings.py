@@ -1,6 +1,7 @@
 """The Posit Connect catalog: one entry per table. Adding an endpoint means adding one here."""
 
 from assets._catalog import ROW_KEY_COLUMN, Endpoint, NestedList
+from assets.posit_connect.auth import SESSION_TOKEN_ENV
 
 SECTION = "posit_connect_source"
 PIPELINE_NAME = "posit_connect_pipeline"
@@ -135,11 +136,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         path="/v1/oauth/integrations/credentials",
         mode="custom",
         may_be_empty=True,
-        requires=f"CONNECT_CONTENT_SESSION_TOKEN (set when running on Connect) and {OAUTH_VERSION}",
+        empty_unless=SESSION_TOKEN_ENV,
+        requires=f"{SESSION_TOKEN_ENV} (set when running on Connect) and {OAUTH_VERSION}",
         description=(
-            "Credential exchanges this pipeline made (POST /v1/oauth/integrations/credentials, "
-            "RFC 8693), one row per exchange: token types, expiry and when. Token values are "
-            "used to authenticate and never stored."
+            "Credential exchanges this pipeline made: one row per exchange, with token types, "
+            "expiry and when. Empty, by design, on an install that uses an API key: rows "
+            f"appear only when the loader runs on Connect with {SESSION_TOKEN_ENV} and trades "
+            "it for a visitor key (POST /v1/oauth/integrations/credentials, RFC 8693). Token "
+            "values are used to authenticate and never stored."
         ),
         timestamp_columns=("exchanged_at", "expires_at"),
     ),

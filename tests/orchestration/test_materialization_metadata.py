@@ -39,6 +39,11 @@ def test_every_table_reports_its_current_rows_and_what_the_run_did(posit_sim):
     assert all(name.startswith("_dlt_") for name in columns[first_dlt:])
     for column in content["dagster/column_schema"].schema.columns:
         assert not [c for c in column.constraints.other if c.startswith("x-")], column.name
+    for table in POSIT_CONNECT.catalog:  # every column of every table says what it holds
+        metadata = latest_metadata(instance, table)
+        schemas = [v.schema for v in metadata.values() if hasattr(v, "schema")]
+        undescribed = [c.name for s in schemas for c in s.columns if not c.description]
+        assert not undescribed, table
 
 
 def test_an_unchanged_rerun_shows_zero_rows_loaded_and_the_next_one_what_changed(posit_sim):
