@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -23,8 +24,9 @@ from typing import Any
 
 import dlt
 
+from assets._catalog import Endpoint
 from assets._http import ConfigurationError
-from assets.destinations import REPO_ROOT, current_row_counts, destination_name
+from assets.destinations import REPO_ROOT, current_row_counts, destination_name, duckdb_path
 from assets.registry import SourceInfo, enabled_sources
 
 
@@ -105,8 +107,30 @@ def print_row_counts(sources: tuple[SourceInfo, ...]) -> None:
     print(f"\nCurrent rows per table in {destination_name()}:")
     for info in sources:
         for table, count in current_row_counts(info).items():
-            shown = "no rows yet" if count is None else f"{count:>8}"
-            print(f"  {info.name + '/' + table:<36} {shown}")
+            print(f"  {info.name + '/' + table:<36} {_shown(info.catalog[table], count)}")
+
+
+def _shown(endpoint: Endpoint, count: int | None) -> str:
+    if count:
+        return f"{count:>8,}"
+    if endpoint.empty_unless and not os.environ.get(endpoint.empty_unless):
+        return f"       0  (by design: needs {endpoint.empty_unless}, see its description)"
+    return "       0  (nothing on the server yet)" if count == 0 else "no rows yet"
+
+
+def print_next_steps(sources: tuple[SourceInfo, ...], seconds: float) -> None:
+    print(f"\nDone in {seconds:.0f} s. Next:")
+    print("  python3 tasks.py dev        # the Dagster UI on http://127.0.0.1:3000")
+    if destination_name() == "duckdb":  # one query to try, read-only beside any load
+        info = sources[0]
+        path = duckdb_path(info)
+        shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+        table = f"{info.dataset_name}.{info.endpoints[0].table}"
+        sql = f"SELECT * FROM {table} WHERE {info.endpoints[0].current_filter} LIMIT 5"
+        print(
+            '  .venv/bin/python -c "import duckdb; '
+            f"print(duckdb.connect('{shown}', read_only=True).sql('{sql}'))\""
+        )
 
 
 def main() -> int:
@@ -119,6 +143,7 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 2
 
+    started = time.monotonic()
     with ExitStack() as stack:
         env = dagster_env()
         for info in sources:
@@ -131,7 +156,8 @@ def main() -> int:
         os.environ.update(env)
         dagster = str(Path(sys.executable).with_name("dagster"))
         if args.dev:
-            return subprocess.call([dagster, "dev", "-m", "orchestration.definitions"])
+            # workspace.yaml names the code location (not the module's dotted path)
+            return subprocess.call([dagster, "dev", "-w", "workspace.yaml"], cwd=REPO_ROOT)
         # At a terminal a failure is reported at once; schedules keep their retries.
         os.environ.setdefault("REFRESH_RETRIES", "0")
         command = [dagster, "asset", "materialize", "-m", "orchestration.definitions"]
@@ -146,6 +172,8 @@ def main() -> int:
         print_row_counts(sources)
         if code:
             print("\nThe run failed. What to change:", *failure_summary(), sep="\n")
+        else:
+            print_next_steps(sources, time.monotonic() - started)
         return code
 
 

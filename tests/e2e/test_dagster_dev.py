@@ -33,7 +33,7 @@ from tests.conftest import duckdb_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-LOCATION = "connect_oscar"  # [tool.dagster] code_location_name
+LOCATION = "posit_connect_oscar"  # [tool.dagster] code_location_name
 REPOSITORY = "__repository__"
 CHANGE_SENSOR = "posit_connect_change_sensor"
 STARTUP_SECONDS = 90
