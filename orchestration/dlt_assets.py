@@ -163,7 +163,8 @@ def with_admin_metadata(
             yield result._replace(
                 metadata=admin_metadata(
                     result,
-                    current_rows=count_current_rows(client, endpoint),
+                    # a table never created (nothing ever loaded into it) has no rows
+                    current_rows=count_current_rows(client, endpoint) or 0,
                     requests=requests.get(endpoint.table),
                     load_seconds=load_seconds,
                     changes=history_changes(client, endpoint, started),

@@ -121,7 +121,7 @@ def column_schema(schema: TableSchema, descriptions: Mapping[str, str]) -> Table
 
 def admin_metadata(
     result: MaterializeResult,
-    current_rows: int | None,
+    current_rows: int,
     requests: int | None,
     load_seconds: float,
     changes: TableChanges | None,
@@ -136,8 +136,7 @@ def admin_metadata(
         ROWS_LOADED: MetadataValue.int(int(getattr(rows_loaded, "value", rows_loaded) or 0)),
         "load_seconds": MetadataValue.float(round(load_seconds, 2)),
     }
-    if current_rows is not None:
-        metadata[ROW_COUNT] = MetadataValue.int(current_rows)
+    metadata[ROW_COUNT] = MetadataValue.int(current_rows)
     if requests is not None:
         metadata["requests"] = MetadataValue.int(requests)
     if changes is not None:
