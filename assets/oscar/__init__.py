@@ -30,7 +30,13 @@ from assets._http import (
 )
 from assets.oscar.auth import ENV, Credentials, OscarAuth, parse_scopes
 from assets.oscar.redact import redact
-from assets.oscar.settings import CATALOG, DEFAULT_MAX_CONCURRENCY, ENDPOINTS, SECTION
+from assets.oscar.settings import (
+    CATALOG,
+    CREDENTIALS_NEEDED,
+    DEFAULT_MAX_CONCURRENCY,
+    ENDPOINTS,
+    SECTION,
+)
 
 URL_SETTING = (
     f"base_url under [sources.oscar_source] in .dlt/config.toml (or {ENV}BASE_URL): the "
@@ -47,6 +53,8 @@ class OscarApi(RestApi):
         super().__init__(server, CATALOG)
         self.credentials = credentials
         self._version: str | None = None
+        # Why each optional extra was skipped in this run (see `optional_rows`).
+        self.skipped: dict[str, SourceError] = {}
 
     def make_auth(self) -> OscarAuth:
         return OscarAuth(self.credentials, self._renew_access_token)
@@ -92,15 +100,19 @@ class OscarApi(RestApi):
         for page in super().pages(endpoint, path, params, quiet):
             yield [redact(row) for row in page]
 
-    def optional_rows(self, table: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """An extra of newer servers: no rows where it is missing, forbidden or failing."""
+    def optional_rows(
+        self, table: str, params: dict[str, Any] | None = None
+    ) -> list[Any] | None:
+        """An extra of newer servers, or None where it is missing, refused or failing (the
+        reason logged and kept in `skipped`). Rejected credentials still fail the run."""
         try:
             return [row for page in self.pages(self.catalog[table], params=params) for row in page]
         except AuthenticationFailed:
             raise
         except SourceError as error:
             progress_log.info("%s skipped: %s", table, error)
-            return []
+            self.skipped[table] = error
+            return None
 
     @property
     def version(self) -> str:
@@ -126,6 +138,8 @@ class OscarApi(RestApi):
         )
 
     def forbidden_advice(self, endpoint: Any) -> str:
+        if endpoint.table in CREDENTIALS_NEEDED:
+            return CREDENTIALS_NEEDED[endpoint.table]
         return (
             "Use the deployment's Basic-auth account (username and password) to load "
             "everything, or leave the table out of the selection."
