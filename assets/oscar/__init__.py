@@ -100,9 +100,7 @@ class OscarApi(RestApi):
         for page in super().pages(endpoint, path, params, quiet):
             yield [redact(row) for row in page]
 
-    def optional_rows(
-        self, table: str, params: dict[str, Any] | None = None
-    ) -> list[Any] | None:
+    def optional_rows(self, table: str, params: dict[str, Any] | None = None) -> list[Any] | None:
         """An extra of newer servers, or None where it is missing, refused or failing (the
         reason logged and kept in `skipped`). Rejected credentials still fail the run."""
         try:

@@ -594,6 +594,11 @@ class OscarSimulator(Simulator):
         with self._lock:
             return {(service, name) for service, jobs in self._jobs.items() for name in jobs}
 
+    def expected_buckets(self) -> set[str]:
+        """Names of the buckets basic auth lists, whatever field the version sends them in."""
+        with self._lock:
+            return {bucket["bucket_name"] for bucket in self._all_buckets()}
+
     def services_snapshot(self) -> list[dict[str, Any]]:
         """The current service definitions exactly as basic auth would list them."""
         with self._lock:
