@@ -502,6 +502,8 @@ class RestApi:
         # The first request the credentials were accepted on: a later 401 elsewhere is
         # checked against it before the credentials are called wrong.
         self._accepted_path: str | None = None
+        # Tables whose route refused the credentials that other routes accept: not asked again.
+        self._refused: dict[str, RouteRefused] = {}
 
     @property
     def base_url(self) -> str:
@@ -568,6 +570,8 @@ class RestApi:
     ) -> Iterator[list[Any]]:
         if self._rejected is not None:
             raise AuthenticationFailed(str(self._rejected))
+        if endpoint.table in self._refused:
+            raise RouteRefused(str(self._refused[endpoint.table]))
         progress = Progress(endpoint.table)
         try:
             for page in iterate_pages(
@@ -592,8 +596,11 @@ class RestApi:
                 endpoint.table, server, self.server.setting, self.server.timeout, error
             ) from error
         except AuthenticationFailed as error:
+            if endpoint.table in self._refused:  # another request of this table found out
+                raise RouteRefused(str(self._refused[endpoint.table])) from None
             if self._accepted_path is not None and self._still_accepted():
-                raise self.route_refused(endpoint, error) from None
+                self._refused[endpoint.table] = self.route_refused(endpoint, error)
+                raise RouteRefused(str(self._refused[endpoint.table])) from None
             self._rejected = error
             raise
         except EndpointMissing as error:
