@@ -94,6 +94,9 @@ def test_ids_are_strings_and_times_are_utc_timestamps(posit_sim):
     )
     assert content_types["bundle_id"] == "VARCHAR"
     assert content_types["last_deployed_time"] == "TIMESTAMP WITH TIME ZONE"
+    # null on real servers until an admin sets them: typed, so the columns always exist
+    assert content_types["default_r_environment_management"] == "BOOLEAN"
+    assert content_types["default_py_environment_management"] == "BOOLEAN"
 
 
 def test_a_publisher_key_fails_only_the_admin_tables_and_says_which_role(posit_sim, monkeypatch):
