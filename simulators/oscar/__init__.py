@@ -8,6 +8,10 @@ marketing page's `/services` and `/users`, is a plain `404 page not found`, as o
     with OscarSimulator(services=12, api="v4") as sim:
         requests.get(f"{sim.url}/system/services", auth=(sim.username, sim.password))
 
+Clusters as they are deployed are picked by profile (see PROFILES): `OscarSimulator(
+profile="v3.6.3")`, `"v4-kueue"` (v4's defaults, also what `api="v4"` gives), `"v4-plain"`,
+`"fresh"`.
+
 Between runs, tests change the cluster with `sim.mutate(action, params)` (or over HTTP,
 `POST /__sim__/mutate`) and compare what a loader stored with `expected_jobs()`,
 `services_snapshot()` and, for leak scans, `secrets()`.
