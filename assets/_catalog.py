@@ -261,12 +261,15 @@ def now_utc() -> str:
 
 
 class EndpointFailures:
-    """Endpoints that could not be read (403, route missing), so the rest still loads.
+    """Endpoints that could not be read (403, route missing), so the rest still loads, and
+    notes on tables that loaded with a part missing (`notes`: table -> why).
 
-    The orchestration layer reads this after the run to fail exactly those tables."""
+    The orchestration layer reads this after the run to fail exactly those tables and to
+    attach the notes to the others' materialisations."""
 
     def __init__(self) -> None:
         self.by_table: dict[str, SourceError] = {}
+        self.notes: dict[str, str] = {}
 
     def record(self, table: str, error: SourceError) -> None:
         self.by_table[table] = error
@@ -704,6 +707,8 @@ def build_resources(
     window: EventWindow,
 ) -> list[DltResource]:
     """One dlt resource per catalog entry whose mode is generic (not ``custom``)."""
+    if failures is not None:
+        api.notes = failures.notes  # what a table notes about its load reaches the run
     builders = {
         "snapshot": _snapshot_rows,
         "fanout": _fanout_rows,

@@ -504,6 +504,8 @@ class RestApi:
         self._accepted_path: str | None = None
         # Tables whose route refused the credentials that other routes accept: not asked again.
         self._refused: dict[str, RouteRefused] = {}
+        # Why a table loaded with a part missing (table -> note), for the run's metadata.
+        self.notes: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:

@@ -157,7 +157,11 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                     loader_file_format=loader_file_format(),
                 )
                 for result in results:
-                    if result.asset_key.path[-1] not in failures.by_table:
+                    table = result.asset_key.path[-1]
+                    if table in failures.notes:  # loaded, with a part the server withheld
+                        note = {"note": MetadataValue.text(failures.notes[table])}
+                        result = result._replace(metadata={**(result.metadata or {}), **note})
+                    if table not in failures.by_table:
                         yield result
         except Exception as error:
             cause = source_error_in(error)

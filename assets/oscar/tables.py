@@ -160,7 +160,8 @@ def derive_users(api: Any) -> list[dict[str, Any]]:
         if item.get("key"):
             user(item["key"])["membership"] = item.get("membership") or None
     if callers is None:
-        progress_log.warning("users: is_caller is NULL (unknown): %s", api.skipped["caller"])
+        api.notes["users"] = f"is_caller is NULL (unknown): {api.skipped['caller']}"
+        progress_log.warning("users: %s", api.notes["users"])
         for row in users.values():
             row["is_caller"] = None
     return [users[uid] for uid in sorted(users)]

@@ -90,6 +90,12 @@ def test_the_quota_route_refusing_basic_auth_fails_nothing_and_says_why(
 
     assert result.success
     (why,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("users:")]
+    (users,) = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[-1] == "users"
+    ]
+    assert why == f"users: {users.metadata['note'].value}"  # the same note on the table
     assert "is_caller is NULL" in why
     assert "HTTP 401 (missing user identificator: missing user identificator)" in why
     assert "needs an OIDC bearer token" in why
