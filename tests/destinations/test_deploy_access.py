@@ -1,4 +1,4 @@
-"""The login in front of the UI, as deployed (deploy/DEPLOY.md, "Who gets in"). This machine
+"""Who gets in, as deployed (deploy/DEPLOY.md, "Who gets in") and documented (docs/access.md). This machine
 runs neither Kubernetes nor systemd, so the files are checked for what keeps the UI closed:
 every webserver listens only where the proxy reaches it, every way in asks oauth2-proxy first
 with the right group, the read-only webserver is read-only, and no file holds a secret. The
@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from assets.destinations import REPO_ROOT
+from assets.registry import OSCAR, POSIT_CONNECT
 
 DEPLOY = REPO_ROOT / "deploy"
 OPERATORS, VIEWERS = "dagster-operators", "dagster-viewers"
@@ -124,3 +125,19 @@ def test_the_readme_and_deploy_commands_bind_the_webserver_locally():
     assert commands
     for command in commands:
         assert "0.0.0.0" not in command, command
+
+
+def test_docs_access_lists_every_table_with_what_its_catalog_requires():
+    """docs/access.md's role tables against the catalogs' `requires`, the text a 403 or a 404
+    names: every table has a row, and each row names the roles, token and versions required."""
+    sections = re.split(r"^### ", (REPO_ROOT / "docs" / "access.md").read_text(), flags=re.M)
+    for info, heading in ((POSIT_CONNECT, "Posit Connect"), (OSCAR, "OSCAR")):
+        (section,) = [s for s in sections if s.startswith(heading + "\n")]
+        rows = dict(re.findall(r"^\| `(\w+)` \|(.*)$", section, flags=re.M))
+        assert set(rows) == set(info.catalog), heading
+        for table, endpoint in info.catalog.items():
+            named = re.findall(
+                r"administrator|publisher|CONNECT_CONTENT_SESSION_TOKEN", endpoint.requires
+            )
+            versions = re.findall(r"\d+\.\d+(?:\.\d+)?", endpoint.requires)
+            assert all(word in rows[table] for word in named + versions), (table, endpoint.requires)
