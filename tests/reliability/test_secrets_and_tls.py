@@ -183,7 +183,7 @@ def test_nothing_the_ui_shows_holds_a_secret(posit, oscar, instance, monkeypatch
         changed = sensor.evaluate_tick(
             build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs)
         )
-        ticks |= {f"{name} first tick": first.skip_message, f"{name} cursors": first.cursor}
+        ticks |= {f"{name} first tick": first.skip_message, f"{name} first cursor": first.cursor}
         ticks[f"{name} cursor after the change"] = changed.cursor
         (request,) = changed.run_requests
         requested = refresh_all.execute_in_process(
@@ -201,11 +201,16 @@ def test_nothing_the_ui_shows_holds_a_secret(posit, oscar, instance, monkeypatch
     monkeypatch.setenv("SOURCES__OSCAR_SOURCE__PASSWORD", wrong)
     defs = build_definitions()
     for name in ("posit_connect_change_sensor", "oscar_change_sensor"):
-        refused = repository.get_sensor_def(name).evaluate_tick(
-            build_sensor_context(
-                instance=instance, cursor=ticks[f"{name} cursors"], definitions=defs
+        refused = (
+            defs.get_repository_def()
+            .get_sensor_def(name)
+            .evaluate_tick(
+                build_sensor_context(
+                    instance=instance, cursor=ticks[f"{name} first cursor"], definitions=defs
+                )
             )
         )
+        assert "SOURCES__" in refused.skip_message  # names the setting to change
         ticks[f"{name} tick with a wrong key"] = refused.skip_message
     assert (
         not defs.resolve_job_def("refresh_all")
