@@ -35,16 +35,17 @@ LISTEN = "0A"  # TCP state LISTEN in /proc/net/tcp
 def listening_addresses(port: int) -> set[str]:
     """Local addresses with a listening TCP socket on `port`, IPv4 and IPv6 (Linux's /proc)."""
     addresses = set()
+    step = -1 if sys.byteorder == "little" else 1
     for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        if not Path(table).exists():  # no IPv6 on this machine
+            continue
         for line in Path(table).read_text().splitlines()[1:]:
             local, state = line.split()[1], line.split()[3]
             address, hex_port = local.split(":")
             if state == LISTEN and int(hex_port, 16) == port:
-                # the kernel prints each 32-bit word of the address in host (little-endian) order
-                raw = b"".join(
-                    bytes.fromhex(address[i : i + 8])[::-1] for i in range(0, len(address), 8)
-                )
-                addresses.add(socket.inet_ntop(family, raw))
+                # the kernel prints each 32-bit word of the address in host byte order
+                words = [bytes.fromhex(address[i : i + 8]) for i in range(0, len(address), 8)]
+                addresses.add(socket.inet_ntop(family, b"".join(w[::step] for w in words)))
     return addresses
 
 
