@@ -6,6 +6,7 @@ API is loaded from it instead.
 
     python -m tools.load_all          # materialise everything once, print row counts
     python -m tools.load_all --dev    # start `dagster dev` with the same environment
+    python -m tools.load_all --dev --host 0.0.0.0   # ... reachable from other machines
 """
 
 from __future__ import annotations
@@ -112,6 +113,13 @@ def print_row_counts(sources: tuple[SourceInfo, ...]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", action="store_true", help="start `dagster dev` instead")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("DAGSTER_WEBSERVER_HOST", "127.0.0.1"),
+        help="address the UI of --dev listens on (default: DAGSTER_WEBSERVER_HOST or 127.0.0.1). "
+        "The UI has no login: anyone who reaches it can launch runs (README, 'Who gets in').",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="port of the UI of --dev")
     args = parser.parse_args()
     try:
         sources = enabled_sources()
@@ -131,7 +139,8 @@ def main() -> int:
         os.environ.update(env)
         dagster = str(Path(sys.executable).with_name("dagster"))
         if args.dev:
-            return subprocess.call([dagster, "dev", "-m", "orchestration.definitions"])
+            ui = ["-h", args.host, "-p", str(args.port)]
+            return subprocess.call([dagster, "dev", "-m", "orchestration.definitions", *ui])
         # At a terminal a failure is reported at once; schedules keep their retries.
         os.environ.setdefault("REFRESH_RETRIES", "0")
         command = [dagster, "asset", "materialize", "-m", "orchestration.definitions"]
