@@ -24,17 +24,38 @@ from typing import Any
 import dlt
 
 from assets._http import ConfigurationError
-from assets.destinations import REPO_ROOT, current_row_counts, destination_name
+from assets.destinations import REPO_ROOT, current_row_counts, destination_name, duckdb_dir
 from assets.registry import SourceInfo, enabled_sources
 
+# The simulators are the server `demo` wherever they listen: a `load` while `dev` holds the
+# usual ports loads into the same tables. Their content links use one public address, as a
+# real Connect's do (its Server.Address), so a second `load` finds the same rows.
+DEMO_SERVER = "demo"
+DEMO_CONNECT_ADDRESS = "http://connect.demo.invalid"
+DEMO_PORTS_FILE = "demo-ports.json"
 
-def _serve(stack: ExitStack, simulator: Callable[[int], Any], port: int) -> Any:
-    """The simulator on its usual port if that is free, else on any: URLs in the data (such
-    as content_url) stay the same from one `load` to the next, as a real server's do."""
+
+def _serve(stack: ExitStack, simulator: Callable[[int], Any], api: str, usual_port: int) -> Any:
+    """The simulator on its usual port if that is free, else on the port it had last time
+    (remembered next to the DuckDB files), else on any. The OSCAR demo's `sites` row holds
+    the address it was reached at, so one port from one `load` to the next, even while
+    `dev` holds the usual ones, keeps a second `load` from adding a row version."""
+    remembered_file = duckdb_dir() / DEMO_PORTS_FILE
     try:
-        return stack.enter_context(simulator(port))
-    except OSError:
-        return stack.enter_context(simulator(0))
+        remembered = json.loads(remembered_file.read_text())
+    except (OSError, ValueError):
+        remembered = {}
+    for port in dict.fromkeys((usual_port, remembered.get(api), 0)):
+        if port is None:
+            continue
+        try:
+            sim = stack.enter_context(simulator(port))
+            break
+        except OSError:
+            continue
+    remembered_file.parent.mkdir(parents=True, exist_ok=True)
+    remembered_file.write_text(json.dumps({**remembered, api: sim.port}))
+    return sim
 
 
 def _simulate_posit_connect(stack: ExitStack) -> dict[str, str]:
@@ -45,22 +66,29 @@ def _simulate_posit_connect(stack: ExitStack) -> dict[str, str]:
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     generated_at_us = int(midnight.timestamp() * 1e6)
     sim = _serve(
-        stack, lambda port: PositConnectSimulator(port=port, generated_at_us=generated_at_us), 8787
+        stack,
+        lambda port: PositConnectSimulator(
+            port=port, generated_at_us=generated_at_us, address=DEMO_CONNECT_ADDRESS
+        ),
+        "posit_connect",
+        8787,
     )
     return {
         "SOURCES__POSIT_CONNECT_SOURCE__BASE_URL": sim.url,
         "SOURCES__POSIT_CONNECT_SOURCE__API_KEY": sim.api_key,
+        "SOURCES__POSIT_CONNECT_SOURCE__SERVER_NAME": DEMO_SERVER,
     }
 
 
 def _simulate_oscar(stack: ExitStack) -> dict[str, str]:
     from simulators.oscar import OscarSimulator
 
-    sim = _serve(stack, lambda port: OscarSimulator(port=port), 8788)
+    sim = _serve(stack, lambda port: OscarSimulator(port=port), "oscar", 8788)
     return {
         "SOURCES__OSCAR_SOURCE__BASE_URL": sim.url,
         "SOURCES__OSCAR_SOURCE__USERNAME": sim.username,
         "SOURCES__OSCAR_SOURCE__PASSWORD": sim.password,
+        "SOURCES__OSCAR_SOURCE__SERVER_NAME": DEMO_SERVER,
     }
 
 
