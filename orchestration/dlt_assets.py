@@ -128,6 +128,11 @@ def source_error_in(error: BaseException) -> SourceError | None:
     return None
 
 
+def on_server(info: SourceInfo, error: object) -> str:
+    """A named server's errors say which server (the failure sensor passes them on)."""
+    return f"{info.server_title}: {error}" if info.named else str(error)
+
+
 def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> AssetsDefinition:
     # `@dlt_assets` is this multi_asset without a retry policy.
     @multi_asset(
@@ -138,7 +143,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             dlt_pipeline=make_pipeline(info),
             dagster_dlt_translator=CatalogTranslator(info, destination_name(), settings),
         ),
-        name=f"{info.name}_tables",
+        name=f"{info.slug}_tables",
         can_subset=True,
         pool=writer_pool(info),
         retry_policy=refresh_retry_policy(settings),
@@ -152,7 +157,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             with progress_in_run_log(context), exclusive_load(info, progress_log):
                 results = dlt.run(
                     context,
-                    dlt_source=info.source(failures=failures, **backfill),
+                    dlt_source=info.make_source(failures=failures, **backfill),
                     dlt_pipeline=make_pipeline(info),
                     loader_file_format=loader_file_format(),
                 )
@@ -163,11 +168,13 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             cause = source_error_in(error)
             if cause is not None:  # the source's own message first, not dlt's wrapping
                 retry = not isinstance(cause, NOT_RETRYABLE)
-                raise Failure(description=str(cause), allow_retries=retry) from error
+                raise Failure(description=on_server(info, cause), allow_retries=retry) from error
             raise
         if failures:
             raise Failure(
-                description="; ".join(str(error) for error in failures.by_table.values()),
+                description=on_server(
+                    info, "; ".join(str(error) for error in failures.by_table.values())
+                ),
                 metadata={
                     table: MetadataValue.text(str(error))
                     for table, error in failures.by_table.items()

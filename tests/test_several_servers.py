@@ -1,0 +1,169 @@
+"""Several servers per API (README, "Several servers"): two Posit Connect servers and two
+OSCAR clusters, each a real simulator with its own data (another seed and size), configured
+the way the README shows with environment variables and loaded through Dagster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+
+from assets._http import ConfigurationError
+from assets.registry import OSCAR, POSIT_CONNECT, SourceInfo, enabled_servers, parse_servers
+from orchestration.definitions import build_definitions
+from simulators.oscar import OscarSimulator
+from simulators.posit_connect import PositConnectSimulator
+from tests.conftest import current_count
+
+POSIT = "SOURCES__POSIT_CONNECT_SOURCE__"
+OSCAR_ENV = "SOURCES__OSCAR_SOURCE__"
+
+
+@dataclass
+class Estate:
+    posit: dict[str, PositConnectSimulator]
+    oscar: dict[str, OscarSimulator]
+
+    def servers(self, info: SourceInfo) -> dict[str, Any]:
+        return self.posit if info is POSIT_CONNECT else self.oscar
+
+
+@pytest.fixture
+def estate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
+    with (
+        PositConnectSimulator(content=6, users=5, visits=20, audit_logs=10, seed=1) as prod,
+        PositConnectSimulator(content=9, users=7, visits=30, audit_logs=15, seed=2) as staging,
+        OscarSimulator(services=3, jobs_per_service=4, seed=1) as east,
+        OscarSimulator(services=5, jobs_per_service=2, seed=2) as west,
+    ):
+        monkeypatch.setenv(f"{POSIT}SERVERS", "prod, staging")
+        monkeypatch.setenv(f"{OSCAR_ENV}SERVERS", '["east", "west"]')
+        for name, sim in (("prod", prod), ("staging", staging)):
+            monkeypatch.setenv(f"{POSIT}{name.upper()}__BASE_URL", sim.url)
+            monkeypatch.setenv(f"{POSIT}{name.upper()}__API_KEY", sim.api_key)
+        for name, sim in (("east", east), ("west", west)):
+            monkeypatch.setenv(f"{OSCAR_ENV}{name.upper()}__BASE_URL", sim.url)
+            monkeypatch.setenv(f"{OSCAR_ENV}{name.upper()}__USERNAME", sim.username)
+            monkeypatch.setenv(f"{OSCAR_ENV}{name.upper()}__PASSWORD", sim.password)
+        # a shared setting, once at the API level
+        monkeypatch.setenv(f"{POSIT}MAX_CONCURRENCY", "4")
+        yield Estate({"prod": prod, "staging": staging}, {"east": east, "west": west})
+
+
+def materialize_everything(instance: DagsterInstance | None = None) -> Any:
+    defs = build_definitions()
+    return materialize(
+        list(defs.assets),
+        resources=defs.resources,
+        instance=instance or DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def materialized(result: Any) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def current_rows(estate: Estate) -> dict[str, int]:
+    return {
+        f"{server.label}/{table}": current_count(server, table)
+        for server in enabled_servers()
+        for table in ("content", "users", "services", "jobs")
+        if table in server.catalog
+    }
+
+
+def test_each_servers_tables_hold_exactly_its_rows_and_a_second_run_adds_nothing(estate):
+    servers = {s.label: s for s in enabled_servers()}
+    assert set(servers) == {
+        "posit_connect/prod",
+        "posit_connect/staging",
+        "oscar/east",
+        "oscar/west",
+    }
+    assert servers["posit_connect/prod"].dataset_name == "posit_connect_prod_data"
+    assert servers["oscar/west"].dataset_name == "oscar_west_data"
+
+    first = materialize_everything()
+
+    assert first.success
+    assert "posit_connect/prod/content" in materialized(first)
+    assert "oscar/west/services" in materialized(first)
+    for name, sim in estate.posit.items():
+        expected = sim.expected_counts()
+        server = POSIT_CONNECT.for_server(name)
+        assert current_count(server, "content") == expected["content"]
+        assert current_count(server, "users") == expected["users"]
+    for name, sim in estate.oscar.items():
+        server = OSCAR.for_server(name)
+        assert current_count(server, "services") == len(sim.services_snapshot())
+        assert current_count(server, "jobs") == len(sim.expected_jobs())
+
+    rows = current_rows(estate)
+    assert materialize_everything().success
+    assert current_rows(estate) == rows
+
+
+def test_a_server_that_is_down_fails_alone_and_its_failure_names_it(estate, monkeypatch):
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "1")
+    estate.posit["staging"].stop()
+    monkeypatch.setenv(f"{OSCAR_ENV}WEST__PASSWORD", "wrong")
+
+    result = materialize_everything()
+
+    assert not result.success
+    loaded = materialized(result)
+    assert "posit_connect/prod/content" in loaded
+    assert "oscar/east/jobs" in loaded
+    assert not any(key.startswith(("posit_connect/staging/", "oscar/west/")) for key in loaded)
+    errors = [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
+    assert len(errors) == 2
+    assert any("Posit Connect server 'staging'" in error for error in errors)
+    assert any("OSCAR server 'west'" in error and "401" in error for error in errors)
+    assert current_count(POSIT_CONNECT.for_server("prod"), "content") == 6
+
+
+def test_a_named_server_without_an_address_names_the_setting(estate, monkeypatch):
+    monkeypatch.setenv(f"{POSIT}SERVERS", "prod,qa")
+    qa = POSIT_CONNECT.for_server("qa")
+    with pytest.raises(ConfigurationError, match=r"SOURCES__POSIT_CONNECT_SOURCE__QA__BASE_URL"):
+        qa.own_settings()
+
+
+def test_a_named_server_never_gets_the_api_levels_key(estate, monkeypatch):
+    monkeypatch.setenv(f"{POSIT}API_KEY", "the-default-servers-key")
+    monkeypatch.setenv("CONNECT_API_KEY", "the-default-servers-key")
+    monkeypatch.delenv(f"{POSIT}STAGING__API_KEY")
+    staging = POSIT_CONNECT.for_server("staging")
+
+    assert staging.own_settings()["api_key"] == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "names"),
+    [
+        ("prod, staging", ["prod", "staging"]),
+        ('["prod", "staging"]', ["prod", "staging"]),
+        (["prod"], ["prod"]),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_servers_is_a_list_a_json_list_or_comma_separated(value, names):
+    assert parse_servers(value, "servers") == names
+
+
+@pytest.mark.parametrize("value", ["Prod", "prod,prod", "my-server", "[prod"])
+def test_a_server_name_that_cannot_name_a_dataset_is_refused(value):
+    with pytest.raises(ConfigurationError, match="servers"):
+        parse_servers(value, "servers")
+
+
+def test_with_only_the_default_server_the_keys_stay_as_they_were():
+    keys = {k for a in build_definitions().assets for k in a.keys}
+    assert AssetKey(["posit_connect", "content"]) in keys
+    assert AssetKey(["oscar", "services"]) in keys
+    assert all(len(key.path) == 2 for key in keys)
