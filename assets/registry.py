@@ -84,10 +84,11 @@ class SourceInfo:
     def for_server(self, server: str) -> SourceInfo:
         """The API's server `server`: its tables in the dataset `<api>_<server>_data` of the
         same database (the same DuckDB file), loaded by a pipeline of its own."""
+        api = API_BY_NAME[self.name]
         if server == DEFAULT_SERVER:
-            return self
+            return api
         return replace(
-            self,
+            api,
             server=server,
             pipeline_name=f"{self.name}_{server}_pipeline",
             dataset_name=f"{self.name}_{server}_data",
@@ -193,6 +194,7 @@ OSCAR = SourceInfo(
 )
 
 SOURCES: tuple[SourceInfo, ...] = (POSIT_CONNECT, OSCAR)
+API_BY_NAME = {info.name: info for info in SOURCES}
 ENABLED_APIS_ENV = "ENABLED_APIS"
 
 

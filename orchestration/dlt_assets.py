@@ -31,6 +31,7 @@ from assets._http import (
     SourceError,
     progress_log,
 )
+from assets.all_servers import all_servers_dataset, refresh_all_servers_views
 from assets.destinations import (
     destination_name,
     exclusive_load,
@@ -41,6 +42,8 @@ from assets.registry import SourceInfo
 from orchestration.settings import OrchestrationSettings
 from orchestration.translator import CatalogTranslator
 
+# Destinations without SQL views (files), where `<api>_all` is not kept.
+NO_VIEWS = ("filesystem",)
 # Errors no retry can fix: a setting, a credential, a role or the server's version must change.
 NOT_RETRYABLE = (ConfigurationError, AuthenticationFailed, AccessDenied, EndpointMissing)
 
@@ -164,6 +167,13 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                 for result in results:
                     if result.asset_key.path[-1] not in failures.by_table:
                         yield result
+                if destination_name() not in NO_VIEWS:
+                    views = refresh_all_servers_views(
+                        make_pipeline(info), info.configured_servers()
+                    )
+                    context.log.info(
+                        f"{all_servers_dataset(info)}: {len(views)} views over every server"
+                    )
         except Exception as error:
             cause = source_error_in(error)
             if cause is not None:  # the source's own message first, not dlt's wrapping

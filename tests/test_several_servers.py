@@ -12,6 +12,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from assets._http import ConfigurationError
+from assets.destinations import make_pipeline
 from assets.registry import OSCAR, POSIT_CONNECT, SourceInfo, enabled_servers, parse_servers
 from orchestration.definitions import build_definitions
 from simulators.oscar import OscarSimulator
@@ -37,7 +38,8 @@ def estate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
         PositConnectSimulator(content=6, users=5, visits=20, audit_logs=10, seed=1) as prod,
         PositConnectSimulator(content=9, users=7, visits=30, audit_logs=15, seed=2) as staging,
         OscarSimulator(services=3, jobs_per_service=4, seed=1) as east,
-        OscarSimulator(services=5, jobs_per_service=2, seed=2) as west,
+        # a v3 cluster: its services have fields a v4 one lacks, and the other way round
+        OscarSimulator(services=5, jobs_per_service=2, seed=2, api="v3") as west,
     ):
         monkeypatch.setenv(f"{POSIT}SERVERS", "prod, staging")
         monkeypatch.setenv(f"{OSCAR_ENV}SERVERS", '["east", "west"]')
@@ -102,9 +104,49 @@ def test_each_servers_tables_hold_exactly_its_rows_and_a_second_run_adds_nothing
         assert current_count(server, "services") == len(sim.services_snapshot())
         assert current_count(server, "jobs") == len(sim.expected_jobs())
 
+    assert_all_views_union_every_server()
+
     rows = current_rows(estate)
     assert materialize_everything().success
     assert current_rows(estate) == rows
+    assert_all_views_union_every_server()
+
+
+def assert_all_views_union_every_server() -> None:
+    """`<api>_all.<table>`: every server's rows with its name in `server`, and NULL in a column
+    only the other server has (read through dlt's SQL client: DuckDB or PostgreSQL alike)."""
+    for api, tables in ((POSIT_CONNECT, ("content", "users")), (OSCAR, ("services", "jobs"))):
+        servers = api.configured_servers()
+        with make_pipeline(servers[0]).sql_client() as client:
+            for table in tables:
+                expected = {
+                    s.server: client.execute_sql(f"SELECT count(*) FROM {s.dataset_name}.{table}")[
+                        0
+                    ][0]
+                    for s in servers
+                }
+                union = client.execute_sql(
+                    f"SELECT server, count(*) FROM {api.name}_all.{table} GROUP BY server"
+                )
+                assert dict(union) == expected
+                assert all(expected.values())
+
+            def columns(server: SourceInfo) -> set[str]:
+                rows = client.execute_sql(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                    f"'{server.dataset_name}' AND table_name = 'services'"
+                )
+                return {row[0] for row in rows}
+
+            if api is OSCAR:
+                east, west = servers
+                only_east = columns(east) - columns(west)
+                assert only_east
+                for column in only_east:
+                    ((nulls,),) = client.execute_sql(
+                        f"SELECT count(\"{column}\") FROM oscar_all.services WHERE server = 'west'"
+                    )
+                    assert nulls == 0
 
 
 def test_a_server_that_is_down_fails_alone_and_its_failure_names_it(estate, monkeypatch):
