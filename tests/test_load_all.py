@@ -112,3 +112,26 @@ def test_a_failed_load_ends_with_what_to_change():
     assert "connection refused" in summary
     assert "SOURCES__POSIT_CONNECT_SOURCE__BASE_URL" in summary
     assert "Traceback" not in summary
+
+
+def test_load_loads_every_configured_server_and_prints_each_servers_rows():
+    with (
+        PositConnectSimulator(content=4, users=3, visits=10, audit_logs=5, seed=1) as prod,
+        PositConnectSimulator(content=7, users=6, visits=10, audit_logs=5, seed=2) as staging,
+    ):
+        env = {
+            "ENABLED_APIS": "posit_connect",
+            "SOURCES__POSIT_CONNECT_SOURCE__SERVERS": "prod,staging",
+        }
+        for name, sim in (("PROD", prod), ("STAGING", staging)):
+            env[f"SOURCES__POSIT_CONNECT_SOURCE__{name}__BASE_URL"] = sim.url
+            env[f"SOURCES__POSIT_CONNECT_SOURCE__{name}__API_KEY"] = sim.api_key
+        loaded = load_all(**env)
+
+    assert loaded.returncode == 0, loaded.stdout[-3000:] + loaded.stderr[-3000:]
+    assert f"Posit Connect server 'prod': loading from {prod.url}" in loaded.stdout
+    rows = printed_rows(loaded.stdout)
+    assert rows["posit_connect/prod/content"] == 4
+    assert rows["posit_connect/staging/content"] == 7
+    assert rows["posit_connect/staging/users"] == staging.expected_counts()["users"]
+    assert not any(label.startswith("posit_connect/content") for label in rows)

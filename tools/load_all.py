@@ -1,8 +1,8 @@
 """Load every table of every API through Dagster, then print each table's row count.
 
-APIs with no server configured are served by the local simulators, so a fresh clone shows
-data with no setup. Configure a real server (README, "Point it at your servers") and that
-API is loaded from it instead.
+APIs with no server configured are served by the local simulators (the server `demo`), so
+a fresh clone shows data with no setup. Configure a real server (README, "Point it at your
+servers") or several (README, "Several servers") and that API is loaded from them instead.
 
     python -m tools.load_all          # materialise everything once, print row counts
     python -m tools.load_all --dev    # start `dagster dev` with the same environment
@@ -99,10 +99,11 @@ SIMULATORS: dict[str, Callable[[ExitStack], dict[str, str]]] = {
 SERVER_FALLBACK_ENV = {"posit_connect": "CONNECT_SERVER"}
 
 
-def configured_server(info: SourceInfo) -> str | None:
-    section = f"sources.{info.name}_source"
-    configured = dlt.config.get(f"{section}.base_url", str)
-    return configured or os.environ.get(SERVER_FALLBACK_ENV.get(info.name, ""), "") or None
+def configured_url(server: SourceInfo) -> str | None:
+    if server.named:
+        return dlt.config.get(f"sources.{server.section}.{server.server}.base_url", str)
+    configured = dlt.config.get(f"sources.{server.section}.base_url", str)
+    return configured or os.environ.get(SERVER_FALLBACK_ENV.get(server.name, ""), "") or None
 
 
 def failure_summary() -> list[str]:
@@ -129,12 +130,12 @@ def dagster_env() -> dict[str, str]:
     return {"DAGSTER_HOME": str(home), "RUNTIME__DLTHUB_TELEMETRY": "false"}
 
 
-def print_row_counts(sources: tuple[SourceInfo, ...]) -> None:
+def print_row_counts(servers: list[SourceInfo]) -> None:
     print(f"\nCurrent rows per table in {destination_name()}:")
-    for info in sources:
-        for table, count in current_row_counts(info).items():
+    for server in servers:
+        for table, count in current_row_counts(server).items():
             shown = "no rows yet" if count is None else f"{count:>8}"
-            print(f"  {info.name + '/' + table:<36} {shown}")
+            print(f"  {server.label + '/' + table:<36} {shown}")
 
 
 def main() -> int:
@@ -142,20 +143,23 @@ def main() -> int:
     parser.add_argument("--dev", action="store_true", help="start `dagster dev` instead")
     args = parser.parse_args()
     try:
-        sources = enabled_sources()
+        apis = [(info, info.configured_servers()) for info in enabled_sources()]
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         return 2
 
     with ExitStack() as stack:
         env = dagster_env()
-        for info in sources:
-            server = configured_server(info)
-            if server:
-                print(f"{info.title}: loading from {server}")
-            else:
+        for info, servers in apis:
+            if servers == (info,) and not configured_url(info):
                 env.update(SIMULATORS[info.name](stack))
-                print(f"{info.title}: no server configured, serving a local simulator")
+                print(
+                    f"{info.title}: no server configured, serving a local simulator ({DEMO_SERVER})"
+                )
+                continue
+            for server in servers:
+                url = configured_url(server) or "no base_url set"
+                print(f"{server.server_title}: loading from {url}")
         os.environ.update(env)
         dagster = str(Path(sys.executable).with_name("dagster"))
         if args.dev:
@@ -171,7 +175,7 @@ def main() -> int:
             [*command, "--select", "*", "--config-json", quiet],
             env={**os.environ, "PYTHONWARNINGS": warnings},
         )
-        print_row_counts(sources)
+        print_row_counts([server for _, servers in apis for server in servers])
         if code:
             print("\nThe run failed. What to change:", *failure_summary(), sep="\n")
         return code
