@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, build_sensor_context, instance_for_test, materialize
 
 from assets._http import ConfigurationError
 from assets.destinations import make_pipeline
@@ -209,3 +209,44 @@ def test_with_only_the_default_server_the_keys_stay_as_they_were():
     assert AssetKey(["posit_connect", "content"]) in keys
     assert AssetKey(["oscar", "services"]) in keys
     assert all(len(key.path) == 2 for key in keys)
+
+
+def test_every_server_has_its_jobs_schedules_change_sensor_and_checks(estate):
+    repository = build_definitions().get_repository_def()
+    schedules = {s.name for s in repository.schedule_defs}
+    sensors = {s.name for s in repository.sensor_defs}
+    for server in ("posit_connect_prod", "posit_connect_staging", "oscar_east", "oscar_west"):
+        assert {f"{server}_catalog_schedule", f"{server}_usage_schedule"} <= schedules
+        assert f"{server}_change_sensor" in sensors
+    assert "posit_connect_catalog_schedule" not in schedules  # no default server configured
+    job = repository.get_job("posit_connect_staging_catalog_refresh")
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} >= {
+        "posit_connect/staging/content",
+        "posit_connect/staging/users",
+    }
+    assert not any("prod" in key.to_user_string() for key in job.asset_layer.selected_asset_keys)
+    checks = set(repository.asset_checks_defs_by_key)
+    assert any(
+        key.asset_key == AssetKey(["oscar", "west", "services"]) and key.name == "key_is_unique"
+        for key in checks
+    )
+
+
+def test_a_change_sensor_asks_its_own_server(estate):
+    defs = build_definitions()
+    sensor = defs.get_repository_def().get_sensor_def("posit_connect_staging_change_sensor")
+    with instance_for_test() as instance:
+        first = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+        assert "Posit Connect server 'staging': 9 rows of content" in first.skip_message
+        estate.posit["prod"].mutate("add_content", {"n": 1})  # another server's change
+        unchanged = sensor.evaluate_tick(
+            build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs)
+        )
+        assert not unchanged.run_requests
+        estate.posit["staging"].mutate("add_content", {"n": 1})
+        changed = sensor.evaluate_tick(
+            build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs)
+        )
+    (request,) = changed.run_requests
+    assert AssetKey(["posit_connect", "staging", "content"]) in request.asset_selection
+    assert all(key.path[1] == "staging" for key in request.asset_selection)
