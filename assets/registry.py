@@ -105,6 +105,17 @@ class SourceInfo:
         section = f"sources.{self.section}" + (f".{self.server}" if self.named else "")
         return f"{key} under [{section}] ({env_name(f'{section}.{key}')})"
 
+    def in_own_terms(self, message: str) -> str:
+        """An error of the source, which names the API's settings, naming this server and its
+        own settings instead (SOURCES__<API>__<SERVER>__..., [sources.<api>.<server>])."""
+        if not self.named:
+            return message
+        api_level = f"sources.{self.section}"
+        own = f"{api_level}.{self.server}"
+        message = message.replace(env_name(api_level) + "__", env_name(own) + "__")
+        message = message.replace(f"[{api_level}]", f"[{own}]")
+        return f"{self.server_title}: {message}"
+
     def own_settings(self) -> dict[str, Any]:
         """A named server's URL and credentials, read from its own section alone: the API's
         (another server's) key is never sent to it. Settings without a secret (timeouts,

@@ -131,11 +131,6 @@ def source_error_in(error: BaseException) -> SourceError | None:
     return None
 
 
-def on_server(info: SourceInfo, error: object) -> str:
-    """A named server's errors say which server (the failure sensor passes them on)."""
-    return f"{info.server_title}: {error}" if info.named else str(error)
-
-
 def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> AssetsDefinition:
     # `@dlt_assets` is this multi_asset without a retry policy.
     @multi_asset(
@@ -178,12 +173,14 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             cause = source_error_in(error)
             if cause is not None:  # the source's own message first, not dlt's wrapping
                 retry = not isinstance(cause, NOT_RETRYABLE)
-                raise Failure(description=on_server(info, cause), allow_retries=retry) from error
+                raise Failure(
+                    description=info.in_own_terms(str(cause)), allow_retries=retry
+                ) from error
             raise
         if failures:
             raise Failure(
-                description=on_server(
-                    info, "; ".join(str(error) for error in failures.by_table.values())
+                description=info.in_own_terms(
+                    "; ".join(str(error) for error in failures.by_table.values())
                 ),
                 metadata={
                     table: MetadataValue.text(str(error))

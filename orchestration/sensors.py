@@ -72,7 +72,8 @@ def build_change_sensor(info: SourceInfo, settings: OrchestrationSettings) -> Se
             versions = info.probe_versions()
         except Exception as error:  # a tick that cannot ask the server waits for the next one
             return SkipReason(
-                f"Could not ask {info.server_title} whether {probe.table} changed: {error}"
+                f"Could not ask {info.server_title} whether {probe.table} changed: "
+                + info.in_own_terms(str(error)).removeprefix(f"{info.server_title}: ")
             )
         digest = row_key(versions)  # the canonical-JSON hash the event tables key rows by
         cursor = json.dumps({"digest": digest, "rows": len(versions)})

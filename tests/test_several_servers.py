@@ -164,7 +164,10 @@ def test_a_server_that_is_down_fails_alone_and_its_failure_names_it(estate, monk
     errors = [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
     assert len(errors) == 2
     assert any("Posit Connect server 'staging'" in error for error in errors)
-    assert any("OSCAR server 'west'" in error and "401" in error for error in errors)
+    (west,) = [error for error in errors if "OSCAR server 'west': " in error]
+    assert "401" in west
+    assert "SOURCES__OSCAR_SOURCE__WEST__PASSWORD" in west  # its own setting, not the API's
+    assert "SOURCES__OSCAR_SOURCE__PASSWORD" not in west
     assert current_count(POSIT_CONNECT.for_server("prod"), "content") == 6
 
 
