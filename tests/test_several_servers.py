@@ -253,3 +253,12 @@ def test_a_change_sensor_asks_its_own_server(estate):
     (request,) = changed.run_requests
     assert AssetKey(["posit_connect", "staging", "content"]) in request.asset_selection
     assert all(key.path[1] == "staging" for key in request.asset_selection)
+
+
+def test_default_in_the_list_is_the_server_of_the_apis_own_section(monkeypatch):
+    monkeypatch.setenv(f"{POSIT}SERVERS", "default,staging")
+    servers = {s.label: s for s in POSIT_CONNECT.configured_servers()}
+    assert set(servers) == {"posit_connect", "posit_connect/staging"}
+    assert servers["posit_connect"].dataset_name == "posit_connect_data"
+    assert servers["posit_connect"].pipeline_name == "posit_connect_pipeline"
+    assert servers["posit_connect/staging"].pipeline_name == "posit_connect_staging_pipeline"
