@@ -25,8 +25,8 @@ class ChangeProbe:
 
     `versions()` returns {row key: version} for every row of `table` (Posit: content guid ->
     last_deployed_time; OSCAR: service name -> digest of its definition), reading its
-    settings the way the source does (a named server's as keyword arguments); it raises a SourceError (or a requests error) naming
-    the server when it cannot answer."""
+    settings the way the source does (a named server's come as keyword arguments); it raises
+    a SourceError (or a requests error) naming the server when it cannot answer."""
 
     table: str
     versions: Callable[..., dict[str, str]]
