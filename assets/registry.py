@@ -114,7 +114,9 @@ class SourceInfo:
         own = f"{api_level}.{self.server}"
         message = message.replace(env_name(api_level) + "__", env_name(own) + "__")
         message = message.replace(f"[{api_level}]", f"[{own}]")
-        return f"{self.server_title}: {message}"
+        return (
+            message if message.startswith(self.server_title) else f"{self.server_title}: {message}"
+        )
 
     def own_settings(self) -> dict[str, Any]:
         """A named server's URL and credentials, read from its own section alone: the API's

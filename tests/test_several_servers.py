@@ -18,6 +18,7 @@ from orchestration.definitions import build_definitions
 from simulators.oscar import OscarSimulator
 from simulators.posit_connect import PositConnectSimulator
 from tests.conftest import current_count
+from tests.helpers import materialize_api
 
 POSIT = "SOURCES__POSIT_CONNECT_SOURCE__"
 OSCAR_ENV = "SOURCES__OSCAR_SOURCE__"
@@ -58,7 +59,7 @@ def estate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
 def materialize_everything(instance: DagsterInstance | None = None) -> Any:
     defs = build_definitions()
     return materialize(
-        list(defs.assets),
+        [*defs.assets, *defs.asset_checks],  # each table's checks after its load
         resources=defs.resources,
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=False,
@@ -94,6 +95,17 @@ def test_each_servers_tables_hold_exactly_its_rows_and_a_second_run_adds_nothing
     assert first.success
     assert "posit_connect/prod/content" in materialized(first)
     assert "oscar/west/services" in materialized(first)
+    current = {
+        e.asset_key.to_user_string(): e.metadata["current_rows"].value
+        for e in first.get_asset_check_evaluations()
+        if e.check_name == "has_current_rows"
+    }
+    assert current["posit_connect/prod/content"] == 6
+    assert current["posit_connect/staging/content"] == 9
+    assert current["oscar/west/services"] == 5
+    unique = [e for e in first.get_asset_check_evaluations() if e.check_name == "key_is_unique"]
+    assert {e.asset_key.path[1] for e in unique} == {"prod", "staging", "east", "west"}
+    assert all(e.passed for e in unique)
     for name, sim in estate.posit.items():
         expected = sim.expected_counts()
         server = POSIT_CONNECT.for_server(name)
@@ -176,6 +188,11 @@ def test_a_named_server_without_an_address_names_the_setting(estate, monkeypatch
     qa = POSIT_CONNECT.for_server("qa")
     with pytest.raises(ConfigurationError, match=r"SOURCES__POSIT_CONNECT_SOURCE__QA__BASE_URL"):
         qa.own_settings()
+
+    result = materialize_api(qa, ["users"])  # the run fails at once, saying what to set
+    (error,) = [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
+    assert "Posit Connect server 'qa' is listed in servers but has no address" in error
+    assert error.count("server 'qa'") == 1
 
 
 def test_a_named_server_never_gets_the_api_levels_key(estate, monkeypatch):
