@@ -88,6 +88,10 @@ class BadResponse(SourceError):
 EndpointUnavailable = (AccessDenied, EndpointMissing)
 
 
+# The name of the server configured directly in an API's section (the single-server form).
+DEFAULT_SERVER = "default"
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Where a source connects and how. `setting` names the config key users edit."""
@@ -97,6 +101,8 @@ class ServerSettings:
     ca_bundle: str | None = None
     allow_insecure_http: bool = False
     timeout: float = 60.0
+    # What the tables know the server by (see `_catalog.ensure_same_server`): its URL may change.
+    name: str = DEFAULT_SERVER
 
 
 def _is_loopback(host: str) -> bool:

@@ -31,6 +31,7 @@ from assets._http import (
     SourceError,
     progress_log,
 )
+from assets.all_servers import all_servers_dataset, refresh_all_servers_views
 from assets.destinations import (
     destination_name,
     exclusive_load,
@@ -41,6 +42,8 @@ from assets.registry import SourceInfo
 from orchestration.settings import OrchestrationSettings
 from orchestration.translator import CatalogTranslator
 
+# Destinations without SQL views (files), where `<api>_all` is not kept.
+NO_VIEWS = ("filesystem",)
 # Errors no retry can fix: a setting, a credential, a role or the server's version must change.
 NOT_RETRYABLE = (ConfigurationError, AuthenticationFailed, AccessDenied, EndpointMissing)
 
@@ -138,7 +141,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             dlt_pipeline=make_pipeline(info),
             dagster_dlt_translator=CatalogTranslator(info, destination_name(), settings),
         ),
-        name=f"{info.name}_tables",
+        name=f"{info.slug}_tables",
         can_subset=True,
         pool=writer_pool(info),
         retry_policy=refresh_retry_policy(settings),
@@ -152,7 +155,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             with progress_in_run_log(context), exclusive_load(info, progress_log):
                 results = dlt.run(
                     context,
-                    dlt_source=info.source(failures=failures, **backfill),
+                    dlt_source=info.make_source(failures=failures, **backfill),
                     dlt_pipeline=make_pipeline(info),
                     loader_file_format=loader_file_format(),
                 )
@@ -163,15 +166,26 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                         result = result._replace(metadata={**(result.metadata or {}), **note})
                     if table not in failures.by_table:
                         yield result
+                if destination_name() not in NO_VIEWS:
+                    views = refresh_all_servers_views(
+                        make_pipeline(info), info.configured_servers()
+                    )
+                    context.log.info(
+                        f"{all_servers_dataset(info)}: {len(views)} views over every server"
+                    )
         except Exception as error:
             cause = source_error_in(error)
             if cause is not None:  # the source's own message first, not dlt's wrapping
                 retry = not isinstance(cause, NOT_RETRYABLE)
-                raise Failure(description=str(cause), allow_retries=retry) from error
+                raise Failure(
+                    description=info.in_own_terms(str(cause)), allow_retries=retry
+                ) from error
             raise
         if failures:
             raise Failure(
-                description="; ".join(str(error) for error in failures.by_table.values()),
+                description=info.in_own_terms(
+                    "; ".join(str(error) for error in failures.by_table.values())
+                ),
                 metadata={
                     table: MetadataValue.text(str(error))
                     for table, error in failures.by_table.items()
