@@ -35,6 +35,7 @@ from assets._http import (
     SourceError,
     progress_log,
 )
+from assets.all_servers import all_servers_dataset, refresh_all_servers_views
 from assets.destinations import (
     count_current_rows,
     destination_name,
@@ -52,6 +53,8 @@ from orchestration.materialization import (
 from orchestration.settings import OrchestrationSettings
 from orchestration.translator import CatalogTranslator
 
+# Destinations without SQL views (files), where `<api>_all` is not kept.
+NO_VIEWS = ("filesystem",)
 # Errors no retry can fix: a setting, a credential, a role or the server's version must change.
 NOT_RETRYABLE = (ConfigurationError, AuthenticationFailed, AccessDenied, EndpointMissing)
 
@@ -188,7 +191,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                 dagster_dlt_translator=translator,
             )
         ],
-        name=f"{info.name}_tables",
+        name=f"{info.slug}_tables",
         can_subset=True,
         pool=writer_pool(info),
         retry_policy=refresh_retry_policy(settings),
@@ -209,7 +212,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                     result
                     for result in dlt.run(
                         context,
-                        dlt_source=info.source(failures=failures, **backfill),
+                        dlt_source=info.make_source(failures=failures, **backfill),
                         dlt_pipeline=pipeline,
                         dagster_dlt_translator=translator,
                         loader_file_format=loader_file_format(),
@@ -217,18 +220,32 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                     if result.asset_key.path[-1] not in failures.by_table
                 ]
                 load_seconds = time.monotonic() - clock
-                yield from with_admin_metadata(
+                for result in with_admin_metadata(
                     info, pipeline, results, summaries, started, load_seconds
-                )
+                ):
+                    table = result.asset_key.path[-1]
+                    if table in failures.notes:  # loaded, with a part the server withheld
+                        note = {"note": MetadataValue.text(failures.notes[table])}
+                        result = result._replace(metadata={**result.metadata, **note})
+                    yield result
+                if destination_name() not in NO_VIEWS:
+                    views = refresh_all_servers_views(pipeline, info.configured_servers())
+                    context.log.info(
+                        f"{all_servers_dataset(info)}: {len(views)} views over every server"
+                    )
         except Exception as error:
             cause = source_error_in(error)
             if cause is not None:  # the source's own message first, not dlt's wrapping
                 retry = not isinstance(cause, NOT_RETRYABLE)
-                raise Failure(description=str(cause), allow_retries=retry) from error
+                raise Failure(
+                    description=info.in_own_terms(str(cause)), allow_retries=retry
+                ) from error
             raise
         if failures:
             raise Failure(
-                description="; ".join(str(error) for error in failures.by_table.values()),
+                description=info.in_own_terms(
+                    "; ".join(str(error) for error in failures.by_table.values())
+                ),
                 metadata={
                     table: MetadataValue.text(str(error))
                     for table, error in failures.by_table.items()

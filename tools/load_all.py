@@ -1,11 +1,12 @@
 """Load every table of every API through Dagster, then print each table's row count.
 
-APIs with no server configured are served by the local simulators, so a fresh clone shows
-data with no setup. Configure a real server (README, "Point it at your servers") and that
-API is loaded from it instead.
+APIs with no server configured are served by the local simulators (the server `demo`), so
+a fresh clone shows data with no setup. Configure a real server (README, "Point it at your
+servers") or several (README, "Several servers") and that API is loaded from them instead.
 
     python -m tools.load_all          # materialise everything once, print row counts
     python -m tools.load_all --dev    # start `dagster dev` with the same environment
+    python -m tools.load_all --dev --host 0.0.0.0   # ... reachable from other machines
 """
 
 from __future__ import annotations
@@ -26,17 +27,44 @@ import dlt
 
 from assets._catalog import Endpoint
 from assets._http import ConfigurationError
-from assets.destinations import REPO_ROOT, current_row_counts, destination_name, duckdb_path
+from assets.destinations import (
+    REPO_ROOT,
+    current_row_counts,
+    destination_name,
+    duckdb_dir,
+    duckdb_path,
+)
 from assets.registry import SourceInfo, enabled_sources
 
+# The simulators are the server `demo` wherever they listen: a `load` while `dev` holds the
+# usual ports loads into the same tables. Their content links use one public address, as a
+# real Connect's do (its Server.Address), so a second `load` finds the same rows.
+DEMO_SERVER = "demo"
+DEMO_CONNECT_ADDRESS = "http://connect.demo.invalid"
+DEMO_PORTS_FILE = "demo-ports.json"
 
-def _serve(stack: ExitStack, simulator: Callable[[int], Any], port: int) -> Any:
-    """The simulator on its usual port if that is free, else on any: URLs in the data (such
-    as content_url) stay the same from one `load` to the next, as a real server's do."""
+
+def _serve(stack: ExitStack, simulator: Callable[[int], Any], api: str, usual_port: int) -> Any:
+    """The simulator on its usual port if that is free, else on the port it had last time
+    (remembered next to the DuckDB files), else on any. The OSCAR demo's `sites` row holds
+    the address it was reached at, so one port from one `load` to the next, even while
+    `dev` holds the usual ones, keeps a second `load` from adding a row version."""
+    remembered_file = duckdb_dir() / DEMO_PORTS_FILE
     try:
-        return stack.enter_context(simulator(port))
-    except OSError:
-        return stack.enter_context(simulator(0))
+        remembered = json.loads(remembered_file.read_text())
+    except (OSError, ValueError):
+        remembered = {}
+    for port in dict.fromkeys((usual_port, remembered.get(api), 0)):
+        if port is None:
+            continue
+        try:
+            sim = stack.enter_context(simulator(port))
+            break
+        except OSError:
+            continue
+    remembered_file.parent.mkdir(parents=True, exist_ok=True)
+    remembered_file.write_text(json.dumps({**remembered, api: sim.port}))
+    return sim
 
 
 def _simulate_posit_connect(stack: ExitStack) -> dict[str, str]:
@@ -47,22 +75,29 @@ def _simulate_posit_connect(stack: ExitStack) -> dict[str, str]:
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     generated_at_us = int(midnight.timestamp() * 1e6)
     sim = _serve(
-        stack, lambda port: PositConnectSimulator(port=port, generated_at_us=generated_at_us), 8787
+        stack,
+        lambda port: PositConnectSimulator(
+            port=port, generated_at_us=generated_at_us, address=DEMO_CONNECT_ADDRESS
+        ),
+        "posit_connect",
+        8787,
     )
     return {
         "SOURCES__POSIT_CONNECT_SOURCE__BASE_URL": sim.url,
         "SOURCES__POSIT_CONNECT_SOURCE__API_KEY": sim.api_key,
+        "SOURCES__POSIT_CONNECT_SOURCE__SERVER_NAME": DEMO_SERVER,
     }
 
 
 def _simulate_oscar(stack: ExitStack) -> dict[str, str]:
     from simulators.oscar import OscarSimulator
 
-    sim = _serve(stack, lambda port: OscarSimulator(port=port), 8788)
+    sim = _serve(stack, lambda port: OscarSimulator(port=port), "oscar", 8788)
     return {
         "SOURCES__OSCAR_SOURCE__BASE_URL": sim.url,
         "SOURCES__OSCAR_SOURCE__USERNAME": sim.username,
         "SOURCES__OSCAR_SOURCE__PASSWORD": sim.password,
+        "SOURCES__OSCAR_SOURCE__SERVER_NAME": DEMO_SERVER,
     }
 
 
@@ -73,10 +108,11 @@ SIMULATORS: dict[str, Callable[[ExitStack], dict[str, str]]] = {
 SERVER_FALLBACK_ENV = {"posit_connect": "CONNECT_SERVER"}
 
 
-def configured_server(info: SourceInfo) -> str | None:
-    section = f"sources.{info.name}_source"
-    configured = dlt.config.get(f"{section}.base_url", str)
-    return configured or os.environ.get(SERVER_FALLBACK_ENV.get(info.name, ""), "") or None
+def configured_url(server: SourceInfo) -> str | None:
+    if server.named:
+        return dlt.config.get(f"sources.{server.section}.{server.server}.base_url", str)
+    configured = dlt.config.get(f"sources.{server.section}.base_url", str)
+    return configured or os.environ.get(SERVER_FALLBACK_ENV.get(server.name, ""), "") or None
 
 
 def failure_summary() -> list[str]:
@@ -103,11 +139,11 @@ def dagster_env() -> dict[str, str]:
     return {"DAGSTER_HOME": str(home), "RUNTIME__DLTHUB_TELEMETRY": "false"}
 
 
-def print_row_counts(sources: tuple[SourceInfo, ...]) -> None:
+def print_row_counts(servers: list[SourceInfo]) -> None:
     print(f"\nCurrent rows per table in {destination_name()}:")
-    for info in sources:
-        for table, count in current_row_counts(info).items():
-            print(f"  {info.name + '/' + table:<36} {_shown(info.catalog[table], count)}")
+    for server in servers:
+        for table, count in current_row_counts(server).items():
+            print(f"  {server.label + '/' + table:<36} {_shown(server.catalog[table], count)}")
 
 
 def _shown(endpoint: Endpoint, count: int | None) -> str:
@@ -118,15 +154,15 @@ def _shown(endpoint: Endpoint, count: int | None) -> str:
     return "       0  (nothing on the server yet)" if count == 0 else "no rows yet"
 
 
-def print_next_steps(sources: tuple[SourceInfo, ...], seconds: float) -> None:
+def print_next_steps(servers: list[SourceInfo], seconds: float, ui: str) -> None:
     print(f"\nDone in {seconds:.0f} s. Next:")
-    print("  python3 tasks.py dev        # the Dagster UI on http://127.0.0.1:3000")
+    print(f"  python3 tasks.py dev        # the Dagster UI on {ui}")
     if destination_name() == "duckdb":  # one query to try, read-only beside any load
-        info = sources[0]
-        path = duckdb_path(info)
+        server = servers[0]
+        path = duckdb_path(server)
         shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
-        table = f"{info.dataset_name}.{info.endpoints[0].table}"
-        sql = f"SELECT * FROM {table} WHERE {info.endpoints[0].current_filter} LIMIT 5"
+        table = f"{server.dataset_name}.{server.endpoints[0].table}"
+        sql = f"SELECT * FROM {table} WHERE {server.endpoints[0].current_filter} LIMIT 5"
         print(
             '  .venv/bin/python -c "import duckdb; '
             f"print(duckdb.connect('{shown}', read_only=True).sql('{sql}'))\""
@@ -136,9 +172,16 @@ def print_next_steps(sources: tuple[SourceInfo, ...], seconds: float) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", action="store_true", help="start `dagster dev` instead")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("DAGSTER_WEBSERVER_HOST", "127.0.0.1"),
+        help="address the UI of --dev listens on (default: DAGSTER_WEBSERVER_HOST or 127.0.0.1). "
+        "The UI has no login: anyone who reaches it can launch runs (README, 'Who gets in').",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="port of the UI of --dev")
     args = parser.parse_args()
     try:
-        sources = enabled_sources()
+        apis = [(info, info.configured_servers()) for info in enabled_sources()]
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         return 2
@@ -146,18 +189,22 @@ def main() -> int:
     started = time.monotonic()
     with ExitStack() as stack:
         env = dagster_env()
-        for info in sources:
-            server = configured_server(info)
-            if server:
-                print(f"{info.title}: loading from {server}")
-            else:
+        for info, servers in apis:
+            if servers == (info,) and not configured_url(info):
                 env.update(SIMULATORS[info.name](stack))
-                print(f"{info.title}: no server configured, serving a local simulator")
+                print(
+                    f"{info.title}: no server configured, serving a local simulator ({DEMO_SERVER})"
+                )
+                continue
+            for server in servers:
+                url = configured_url(server) or "no base_url set"
+                print(f"{server.server_title}: loading from {url}")
         os.environ.update(env)
         dagster = str(Path(sys.executable).with_name("dagster"))
         if args.dev:
+            ui = ["-h", args.host, "-p", str(args.port)]
             # workspace.yaml names the code location (not the module's dotted path)
-            return subprocess.call([dagster, "dev", "-w", "workspace.yaml"], cwd=REPO_ROOT)
+            return subprocess.call([dagster, "dev", "-w", "workspace.yaml", *ui], cwd=REPO_ROOT)
         # At a terminal a failure is reported at once; schedules keep their retries.
         os.environ.setdefault("REFRESH_RETRIES", "0")
         command = [dagster, "asset", "materialize", "-m", "orchestration.definitions"]
@@ -169,11 +216,13 @@ def main() -> int:
             [*command, "--select", "*", "--config-json", quiet],
             env={**os.environ, "PYTHONWARNINGS": warnings},
         )
-        print_row_counts(sources)
+        loaded = [server for _, servers in apis for server in servers]
+        print_row_counts(loaded)
         if code:
             print("\nThe run failed. What to change:", *failure_summary(), sep="\n")
         else:
-            print_next_steps(sources, time.monotonic() - started)
+            ui = f"http://{args.host}:{args.port}"
+            print_next_steps(loaded, time.monotonic() - started, ui)
         return code
 
 
