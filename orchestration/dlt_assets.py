@@ -163,14 +163,15 @@ def with_admin_metadata(
     with pipeline.sql_client() as client:
         for result in results:
             endpoint = info.catalog[result.asset_key.path[-1]]
+            rows = count_current_rows(client, endpoint)
+            created = rows is not None  # a table nothing was ever loaded into does not exist
             yield result._replace(
                 metadata=admin_metadata(
                     result,
-                    # a table never created (nothing ever loaded into it) has no rows
-                    current_rows=count_current_rows(client, endpoint) or 0,
+                    current_rows=rows or 0,
                     requests=requests.get(endpoint.table),
                     load_seconds=load_seconds,
-                    changes=history_changes(client, endpoint, started),
+                    changes=history_changes(client, endpoint, started) if created else None,
                     descriptions=info.column_descriptions,
                 )
             )

@@ -25,7 +25,7 @@ OSCAR_ROWS = {
     "users": 7,
     "projects": 4,
     "sites": 11,
-    "attributes": 69,
+    "attributes": 85,  # 69 + the credential-named keys of every third service
     "jobs": 360,
     "buckets": 15,
     "cluster_info": 1,
