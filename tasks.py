@@ -47,7 +47,7 @@ def setup(*groups: str) -> None:
         print("Setting up .venv from uv.lock (once; about a minute)...", flush=True)
     if not Path(uv).exists():
         venv.create(TOOLS, with_pip=True)
-        pip = (_bin(TOOLS, "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check")
+        pip = (_bin(TOOLS, "python"), "-m", "pip", "install", "-qq", "--disable-pip-version-check")
         run(*pip, f"uv=={UV_VERSION}", echo=False)
     # --quiet: errors only, not uv's list of every package installed
     run(
