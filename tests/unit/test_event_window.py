@@ -25,8 +25,15 @@ VISITS = Endpoint(
     string_columns=("id",),
     timestamp_columns=("time",),
 )
-AUDIT = Endpoint(**{**VISITS.__dict__, "table": "audit_logs", "descending": True})
-AUDIT = Endpoint(**{**AUDIT.__dict__, "cursor_param": None, "end_param": None})
+AUDIT = Endpoint(
+    **{
+        **VISITS.__dict__,
+        "table": "audit_logs",
+        "descending": True,
+        "cursor_param": None,
+        "end_param": None,
+    }
+)
 
 
 def at(day: int, hour: int = 0) -> datetime:
