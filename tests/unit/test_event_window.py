@@ -1,9 +1,10 @@
 """Event tables: the window a load covers (`EventWindow`), and the incremental cursor of
-`_event_rows` (what each load asks the server for), run through a real pipeline because the
-cursor is dlt state."""
+`_event_rows` (what each load asks the server for), extracted by a real dlt pipeline because
+the cursor is dlt state."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,15 +26,7 @@ VISITS = Endpoint(
     string_columns=("id",),
     timestamp_columns=("time",),
 )
-AUDIT = Endpoint(
-    **{
-        **VISITS.__dict__,
-        "table": "audit_logs",
-        "descending": True,
-        "cursor_param": None,
-        "end_param": None,
-    }
-)
+AUDIT = replace(VISITS, table="audit_logs", descending=True, cursor_param=None, end_param=None)
 
 
 def at(day: int, hour: int = 0) -> datetime:

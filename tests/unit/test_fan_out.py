@@ -1,10 +1,11 @@
 """Fan-out: only new or changed parents are requested, and a parent gone from the server
 (from the list, or 404 since it) gets a tombstone. The memory of what was seen is dlt
-resource state, so each case runs through a real pipeline."""
+resource state, so each case is extracted by a real dlt pipeline."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,7 +123,7 @@ def test_a_parent_gone_since_the_list_is_skipped_tombstoned_and_asked_for_again(
 
 
 def test_without_a_change_field_every_parent_is_requested_every_load(load):
-    endpoint = Endpoint(**{**ITEM.__dict__, "change_field": None})
+    endpoint = replace(ITEM, change_field=None)
     server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
     load_once(load, server, endpoint)
     assert load_once(load, server, endpoint)[0] == ["a", "b"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -121,5 +122,5 @@ def test_the_key_tells_events_apart_and_ignores_field_order():
 
 
 def test_tables_with_their_own_key_get_no_row_key():
-    audit = Endpoint(**{**VISITS.__dict__, "key": ("id",), "string_columns": ("id",)})
+    audit = replace(VISITS, key=("id",), string_columns=("id",))
     assert ROW_KEY_COLUMN not in coerce_row(audit, {"id": 1, "time": "2025-01-31T10:11:12Z"})

@@ -1,9 +1,10 @@
 """The snapshot digest skip: a table whose server sent exactly what the last successful load
-stored is left out of the load. The digest is dlt resource state, so each case runs through a
-real pipeline."""
+stored is left out of the load. The digest is dlt resource state, so each case is extracted by
+a real dlt pipeline."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import dlt
@@ -48,7 +49,7 @@ def test_the_same_rows_again_are_skipped_and_a_change_is_not(load):
 
 def test_a_changed_table_definition_loads_again(load):
     assert not skipped(load, [ALICE, BOB])
-    retyped = Endpoint(**{**USERS.__dict__, "string_columns": ("username",)})
+    retyped = replace(USERS, string_columns=("username",))
     assert not skipped(load, [ALICE, BOB], retyped)
     assert skipped(load, [ALICE, BOB], retyped)
 
@@ -61,7 +62,7 @@ def test_a_failed_load_keeps_the_digest_of_the_last_successful_one(load):
 
 
 def test_tables_that_are_not_merged_are_never_skipped(load):
-    appended = Endpoint(**{**USERS.__dict__, "mode": "custom"})  # append: a skip loses a copy
+    appended = replace(USERS, mode="custom")  # append: a skip loses a copy
     assert not skipped(load, [ALICE], appended)
     assert not skipped(load, [ALICE], appended)
 
