@@ -259,10 +259,6 @@ def _canonical_fast(row: dict[str, Any]) -> bytes | None:
     return canonical
 
 
-def now_utc() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 class EndpointFailures:
     """Endpoints that could not be read (403, route missing), so the rest still loads, and
     notes on tables that loaded with a part missing (`notes`: table -> why).
