@@ -31,18 +31,28 @@ from assets._http import (
     SourceError,
     progress_log,
 )
+from assets.destination_errors import explain as explain_destination_error
 from assets.destinations import (
     destination_name,
     exclusive_load,
     loader_file_format,
     make_pipeline,
+    published_after_load,
 )
+from assets.duckdb_files import DestinationBusy
 from assets.registry import SourceInfo
 from orchestration.settings import OrchestrationSettings
 from orchestration.translator import CatalogTranslator
 
-# Errors no retry can fix: a setting, a credential, a role or the server's version must change.
-NOT_RETRYABLE = (ConfigurationError, AuthenticationFailed, AccessDenied, EndpointMissing)
+# Errors no retry can fix: a setting, a credential, a role or the server's version must change,
+# or a process that holds the DuckDB file past DUCKDB_LOCK_TIMEOUT_SECONDS must let go of it.
+NOT_RETRYABLE = (
+    ConfigurationError,
+    AuthenticationFailed,
+    AccessDenied,
+    EndpointMissing,
+    DestinationBusy,
+)
 
 
 class _ToDagsterLog(logging.Handler):
@@ -149,7 +159,11 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
         try:
             # the file lock queues loads that Dagster's pools cannot see (another instance,
             # the CLI without DAGSTER_HOME)
-            with progress_in_run_log(context), exclusive_load(info, progress_log):
+            with (
+                progress_in_run_log(context),
+                exclusive_load(info, progress_log),
+                published_after_load(info, progress_log),
+            ):
                 results = dlt.run(
                     context,
                     dlt_source=info.source(failures=failures, **backfill),
@@ -160,7 +174,9 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                     if result.asset_key.path[-1] not in failures.by_table:
                         yield result
         except Exception as error:
-            cause = source_error_in(error)
+            cause = source_error_in(error) or explain_destination_error(
+                error, destination_name(), info.dataset_name
+            )
             if cause is not None:  # the source's own message first, not dlt's wrapping
                 retry = not isinstance(cause, NOT_RETRYABLE)
                 raise Failure(description=str(cause), allow_retries=retry) from error
