@@ -170,10 +170,14 @@ def _copy_database(source: Path, target: Path) -> None:
                 final.unlink(missing_ok=True)
             continue
         partial = target.with_name(f".{target.name}{suffix}.partial")
-        shutil.copyfile(origin, partial)
-        with open(partial, "rb+") as copied:
-            os.fsync(copied.fileno())  # a crash after the rename must not leave a hollow file
-        os.replace(partial, final)
+        try:
+            shutil.copyfile(origin, partial)
+            with open(partial, "rb+") as copied:
+                os.fsync(copied.fileno())  # a crash after the rename must not leave it hollow
+            os.replace(partial, final)
+        except OSError:
+            partial.unlink(missing_ok=True)  # on a full disk, give the space back
+            raise
     directory = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
