@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import dlt
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
+    InvalidNativeValue,
     LookupTraces,
 )
 from dlt.common.configuration.specs import CredentialsConfiguration
@@ -96,9 +97,8 @@ def _missing_paths(traces: dict, prefix: tuple[str, ...] = ()) -> Iterator[tuple
 
 
 def _unreadable_setting(error: BaseException, destination: str) -> SourceError | None:
-    spec = getattr(error, "spec", None)
-    if type(error).__name__ != "InvalidNativeValue" or not (
-        isinstance(spec, type) and issubclass(spec, CredentialsConfiguration)
+    if not isinstance(error, InvalidNativeValue) or not issubclass(
+        error.spec, CredentialsConfiguration
     ):
         return None
     example = (

@@ -31,6 +31,7 @@ from assets._http import (
     SourceError,
     progress_log,
 )
+from assets.destination_errors import causes
 from assets.destination_errors import explain as explain_destination_error
 from assets.destinations import (
     destination_name,
@@ -128,14 +129,7 @@ def refresh_retry_policy(settings: OrchestrationSettings) -> RetryPolicy | None:
 
 def source_error_in(error: BaseException) -> SourceError | None:
     """The source's own error inside what dlt raised (it wraps extract errors twice)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, SourceError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return next((cause for cause in causes(error) if isinstance(cause, SourceError)), None)
 
 
 def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> AssetsDefinition:
