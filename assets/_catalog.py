@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -261,12 +262,15 @@ def now_utc() -> str:
 
 
 class EndpointFailures:
-    """Endpoints that could not be read (403, route missing), so the rest still loads.
+    """Endpoints that could not be read (403, route missing), so the rest still loads, and
+    notes on tables that loaded with a part missing (`notes`: table -> why).
 
-    The orchestration layer reads this after the run to fail exactly those tables."""
+    The orchestration layer reads this after the run to fail exactly those tables and to
+    attach the notes to the others' materialisations."""
 
     def __init__(self) -> None:
         self.by_table: dict[str, SourceError] = {}
+        self.notes: dict[str, str] = {}
 
     def record(self, table: str, error: SourceError) -> None:
         self.by_table[table] = error
@@ -374,21 +378,45 @@ def from_one_server(api: Any, rows: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+_SERVER_STATE_LOCK = threading.Lock()
+
+
 def ensure_same_server(api: Any) -> None:
     """Tables hold one server's rows. Loading a second server into them would mix the two
     and skip the new one's history (the incremental cursors are the first server's), as
-    after the demo's simulators when a real server is configured. The server a destination
-    was first loaded from is kept in dlt's source state, in the destination."""
-    url = api.base_url
-    loaded_from = dlt.current.source_state().setdefault("server", url)
-    if loaded_from != url:
-        raise ConfigurationError(
-            f"These {api.api_name} tables were loaded from {loaded_from}; this run is configured "
-            f"for {url}. Loading another server into them would mix the two servers' rows and "
-            "skip the new server's history. Load it into a new destination: another DUCKDB_DIR "
-            "for DuckDB (or delete the old file, such as the demo's in data/), or another "
-            "database or dataset. Nothing was loaded."
-        )
+    after the demo's simulators when a real server is configured. A server is known by the
+    name the user gave it (`default` for the single-server settings, `demo` for the local
+    simulators), kept in dlt's source state in the destination; its URL may change (a new
+    host name, a load balancer, https), which is logged once and loads into the same tables.
+    Destinations loaded before names existed recorded the URL alone: the same URL adopts
+    the name, another one is refused as before."""
+    name, url = api.server.name, api.base_url
+    with _SERVER_STATE_LOCK:  # the resources of one source run on several threads
+        state = dlt.current.source_state()
+        recorded = state.setdefault("server", {"name": name, "url": url})
+        if isinstance(recorded, str):  # before names: the URL alone
+            recorded = {"name": name if recorded == url else None, "url": recorded}
+            state["server"] = recorded
+        if recorded["name"] != name:
+            loaded_from = f"server {recorded['name']!r}" if recorded["name"] else "a server"
+            raise ConfigurationError(
+                f"These {api.api_name} tables were loaded from {loaded_from} at "
+                f"{recorded['url']}; this run is configured for server {name!r} at {url}. "
+                "Loading another server into them would mix the two servers' rows and skip "
+                "the new server's history. Load it into a new destination: another "
+                "DUCKDB_DIR for DuckDB (or delete the old file, such as the demo's in data/), "
+                "or another database or dataset; or list it under its own name in `servers` "
+                "(README, Several servers). Nothing was loaded."
+            )
+        if recorded["url"] != url:
+            progress_log.warning(
+                "%s server %r moved from %s to %s: loading into the same tables, history kept",
+                api.api_name,
+                name,
+                recorded["url"],
+                url,
+            )
+            recorded["url"] = url
 
 
 def make_resource(
@@ -704,6 +732,8 @@ def build_resources(
     window: EventWindow,
 ) -> list[DltResource]:
     """One dlt resource per catalog entry whose mode is generic (not ``custom``)."""
+    if failures is not None:
+        api.notes = failures.notes  # what a table notes about its load reaches the run
     builders = {
         "snapshot": _snapshot_rows,
         "fanout": _fanout_rows,

@@ -58,7 +58,18 @@ class AccessDenied(SourceError):
 
 
 class AuthenticationFailed(SourceError):
-    """The server rejected the credentials (HTTP 401)."""
+    """The server rejected the credentials (HTTP 401) on `request`, saying `detail`."""
+
+    def __init__(self, message: str, request: str = "", detail: str = ""):
+        super().__init__(message)
+        self.request = request
+        self.detail = detail
+
+
+class RouteRefused(AccessDenied):
+    """HTTP 401 on one route while the same credentials are accepted on others: that route
+    wants another kind of credentials (OSCAR's /system/quotas/user needs an OIDC token and
+    answers Basic auth with 401), so only its table is affected."""
 
 
 class EndpointMissing(SourceError):
@@ -77,6 +88,10 @@ class BadResponse(SourceError):
 EndpointUnavailable = (AccessDenied, EndpointMissing)
 
 
+# The name of the server configured directly in an API's section (the single-server form).
+DEFAULT_SERVER = "default"
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Where a source connects and how. `setting` names the config key users edit."""
@@ -86,6 +101,8 @@ class ServerSettings:
     ca_bundle: str | None = None
     allow_insecure_http: bool = False
     timeout: float = 60.0
+    # What the tables know the server by (see `_catalog.ensure_same_server`): its URL may change.
+    name: str = DEFAULT_SERVER
 
 
 def _is_loopback(host: str) -> bool:
@@ -467,15 +484,6 @@ def redact_url(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def drop_keys(obj: Any, keys: frozenset[str]) -> Any:
-    """Remove every key in `keys` at any depth (a copy; the input is left as it is)."""
-    if isinstance(obj, dict):
-        return {k: drop_keys(v, keys) for k, v in obj.items() if k not in keys}
-    if isinstance(obj, list):
-        return [drop_keys(v, keys) for v in obj]
-    return obj
-
-
 class RestApi:
     """One server: lazily validated settings, a RESTClient, paging, and a per-run cache of
     full lists so a parent list (e.g. content) is requested once however many tables use it.
@@ -497,6 +505,13 @@ class RestApi:
         # Once the server rejected the credentials, no further request is sent with them
         # (a per-item table would otherwise ask once per remaining item).
         self._rejected: AuthenticationFailed | None = None
+        # The first request the credentials were accepted on: a later 401 elsewhere is
+        # checked against it before the credentials are called wrong.
+        self._accepted_path: str | None = None
+        # Tables whose route refused the credentials that other routes accept: not asked again.
+        self._refused: dict[str, RouteRefused] = {}
+        # Why a table loaded with a part missing (table -> note), for the run's metadata.
+        self.notes: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:
@@ -535,7 +550,7 @@ class RestApi:
         detail, object_gone = self.error_detail(response)
         request = f"{response.request.method} {redact_url(response.url)}"
         if status == 401:
-            return AuthenticationFailed(self.rejected(request, detail))
+            return AuthenticationFailed(self.rejected(request, detail), request, detail)
         if status == 403:
             return AccessDenied(
                 f"{endpoint.table}: {self.credentials_name} may not read {request} (HTTP 403: "
@@ -563,6 +578,8 @@ class RestApi:
     ) -> Iterator[list[Any]]:
         if self._rejected is not None:
             raise AuthenticationFailed(str(self._rejected))
+        if endpoint.table in self._refused:
+            raise RouteRefused(str(self._refused[endpoint.table]))
         progress = Progress(endpoint.table)
         try:
             for page in iterate_pages(
@@ -574,6 +591,8 @@ class RestApi:
                 progress,
                 ahead=not getattr(endpoint, "descending", False),
             ):
+                if self._accepted_path is None:
+                    self._accepted_path = path or endpoint.path
                 yield (
                     page
                     if endpoint.unpack is None
@@ -585,6 +604,11 @@ class RestApi:
                 endpoint.table, server, self.server.setting, self.server.timeout, error
             ) from error
         except AuthenticationFailed as error:
+            if endpoint.table in self._refused:  # another request of this table found out
+                raise RouteRefused(str(self._refused[endpoint.table])) from None
+            if self._accepted_path is not None and self._still_accepted():
+                self._refused[endpoint.table] = self.route_refused(endpoint, error)
+                raise RouteRefused(str(self._refused[endpoint.table])) from None
             self._rejected = error
             raise
         except EndpointMissing as error:
@@ -598,6 +622,22 @@ class RestApi:
             ) from error
         if not quiet:
             progress.done()
+
+    def _still_accepted(self) -> bool:
+        """After a 401: do the credentials still open the route they opened before? Only
+        then is the 401 about the route; otherwise they were revoked or expired meanwhile."""
+        try:
+            response = self.client.get(self._accepted_path or "")
+        except RequestException:
+            return False
+        return response.status_code != 401
+
+    def route_refused(self, endpoint: Any, error: AuthenticationFailed) -> RouteRefused:
+        return RouteRefused(
+            f"{endpoint.table}: {error.request} answered HTTP 401 ({error.detail or 'no body'}) "
+            f"although the same credentials were accepted on {self._accepted_path} in this "
+            f"run: this route wants other credentials. {self.forbidden_advice(endpoint)}"
+        )
 
     def rows(self, table: str) -> list[Any]:
         """The full list for `table`, requested (or derived from other lists) once per run."""

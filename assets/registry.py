@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
+import dlt
 from dlt.extract.source import DltSource
 
 from assets import oscar, posit_connect
 from assets._catalog import Endpoint
-from assets._http import ConfigurationError
+from assets._http import DEFAULT_SERVER, ConfigurationError
 from assets.oscar import settings as oscar_settings
 from assets.posit_connect import settings as posit_settings
 
@@ -21,11 +25,11 @@ class ChangeProbe:
 
     `versions()` returns {row key: version} for every row of `table` (Posit: content guid ->
     last_deployed_time; OSCAR: service name -> digest of its definition), reading its
-    settings the way the source does; it raises a SourceError (or a requests error) naming
-    the server when it cannot answer."""
+    settings the way the source does (a named server's come as keyword arguments); it raises
+    a SourceError (or a requests error) naming the server when it cannot answer."""
 
     table: str
-    versions: Callable[[], dict[str, str]]
+    versions: Callable[..., dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -37,18 +41,143 @@ class SourceInfo:
     pipeline_name: str
     dataset_name: str
     duckdb_file: str
+    # the config section of the source's settings: [sources.<section>], SOURCES__<SECTION>__...
+    section: str
     # None: nothing tells cheaply what changed, so only the schedules refresh this API.
     change_probe: ChangeProbe | None = None
     # the source's credential arguments, blanked when it is built outside a run
     credential_args: tuple[str, ...] = ()
+    # Which of the API's servers (README, Several servers): `default` is the one configured
+    # in the API's own section, a named one has its own section, dataset and asset keys.
+    server: str = DEFAULT_SERVER
 
     @property
     def catalog(self) -> dict[str, Endpoint]:
         return {endpoint.table: endpoint for endpoint in self.endpoints}
 
+    @property
+    def named(self) -> bool:
+        return self.server != DEFAULT_SERVER
+
+    @property
+    def key_prefix(self) -> tuple[str, ...]:
+        """The asset key before the table: `posit_connect`, or `posit_connect/<server>`."""
+        return (self.name, self.server) if self.named else (self.name,)
+
+    @property
+    def label(self) -> str:
+        return "/".join(self.key_prefix)
+
+    @property
+    def slug(self) -> str:
+        """The prefix of this server's Dagster names (jobs, schedules, sensors, groups)."""
+        return "_".join(self.key_prefix)
+
+    @property
+    def server_title(self) -> str:
+        return f"{self.title} server '{self.server}'" if self.named else self.title
+
     def offline_source(self) -> DltSource:
         """The source built without reading any setting or credential (for asset specs)."""
         return self.source(base_url="", **dict.fromkeys(self.credential_args, ""))
+
+    def for_server(self, server: str) -> SourceInfo:
+        """The API's server `server`: its tables in the dataset `<api>_<server>_data` of the
+        same database (the same DuckDB file), loaded by a pipeline of its own."""
+        api = API_BY_NAME[self.name]
+        if server == DEFAULT_SERVER:
+            return api
+        return replace(
+            api,
+            server=server,
+            pipeline_name=f"{self.name}_{server}_pipeline",
+            dataset_name=f"{self.name}_{server}_data",
+        )
+
+    def configured_servers(self) -> tuple[SourceInfo, ...]:
+        """Every server of `servers` in the API's section, else the one `default` server."""
+        setting = f"sources.{self.section}.servers"
+        names = parse_servers(dlt.config.get(setting), f"{setting} ({env_name(setting)})")
+        return tuple(self.for_server(name) for name in names) if names else (self,)
+
+    def setting_name(self, key: str) -> str:
+        """Where users set `key` for this server, in .dlt/ and as an environment variable."""
+        section = f"sources.{self.section}" + (f".{self.server}" if self.named else "")
+        return f"{key} under [{section}] ({env_name(f'{section}.{key}')})"
+
+    def in_own_terms(self, message: str) -> str:
+        """An error of the source, which names the API's settings, naming this server and its
+        own settings instead (SOURCES__<API>__<SERVER>__..., [sources.<api>.<server>])."""
+        if not self.named:
+            return message
+        api_level = f"sources.{self.section}"
+        own = f"{api_level}.{self.server}"
+        message = message.replace(env_name(api_level) + "__", env_name(own) + "__")
+        message = message.replace(f"[{api_level}]", f"[{own}]")
+        return (
+            message if message.startswith(self.server_title) else f"{self.server_title}: {message}"
+        )
+
+    def own_settings(self) -> dict[str, Any]:
+        """A named server's URL and credentials, read from its own section alone: the API's
+        (another server's) key is never sent to it. Settings without a secret (timeouts,
+        concurrency, start_date, CA bundle) fall back to the API's section."""
+        if not self.named:
+            return {}
+        section = f"sources.{self.section}.{self.server}"
+        base_url = dlt.config.get(f"{section}.base_url")
+        if not base_url:
+            raise ConfigurationError(
+                f"{self.server_title} is listed in servers but has no address: set "
+                f"{self.setting_name('base_url')}."
+            )
+        credentials = {
+            arg: dlt.config.get(f"{section}.{arg}") or "" for arg in self.credential_args
+        }
+        return {"base_url": base_url, **credentials}
+
+    def make_source(self, **kwargs: Any) -> DltSource:
+        """The source of this server, its settings read at run time."""
+        if not self.named:
+            return self.source(**kwargs)
+        # dlt reads a source named <server> from [sources.<section>.<server>], then the API's
+        source = self.source.with_args(name=self.server)  # type: ignore[attr-defined]
+        return source(server_name=self.server, **self.own_settings(), **kwargs)
+
+    def probe_versions(self) -> dict[str, str]:
+        """The change probe's answer from this server."""
+        assert self.change_probe is not None, f"{self.name} has no change probe"
+        server = {"server": self.server, **self.own_settings()} if self.named else {}
+        return self.change_probe.versions(**server)
+
+
+SERVER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def env_name(setting: str) -> str:
+    return setting.replace(".", "__").upper()
+
+
+def parse_servers(value: Any, setting: str) -> list[str]:
+    """`servers` as a list (TOML), a JSON list or a comma-separated string (env var)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        except ValueError:
+            raise ConfigurationError(f"{setting} is not a JSON list: {text!r}") from None
+    names = [str(name).strip() for name in value or () if str(name).strip()]
+    wrong = [name for name in names if not SERVER_NAME.match(name)]
+    if wrong:
+        raise ConfigurationError(
+            f"{setting} names {', '.join(map(repr, wrong))}: a server's name goes into dataset, "
+            "asset and setting names, so it takes lower-case letters, digits and _, and starts "
+            "with a letter."
+        )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigurationError(f"{setting} names {', '.join(repeated)} more than once.")
+    return names
 
 
 POSIT_CONNECT = SourceInfo(
@@ -59,6 +188,7 @@ POSIT_CONNECT = SourceInfo(
     pipeline_name=posit_settings.PIPELINE_NAME,
     dataset_name=posit_settings.DATASET_NAME,
     duckdb_file=posit_settings.DUCKDB_FILE,
+    section=posit_settings.SECTION,
     change_probe=ChangeProbe("content", posit_connect.content_versions),
     credential_args=("api_key",),
 )
@@ -71,11 +201,13 @@ OSCAR = SourceInfo(
     pipeline_name=oscar_settings.PIPELINE_NAME,
     dataset_name=oscar_settings.DATASET_NAME,
     duckdb_file=oscar_settings.DUCKDB_FILE,
+    section=oscar_settings.SECTION,
     change_probe=ChangeProbe("services", oscar.service_versions),
     credential_args=("username", "password", "bearer_token", "refresh_token"),
 )
 
 SOURCES: tuple[SourceInfo, ...] = (POSIT_CONNECT, OSCAR)
+API_BY_NAME = {info.name: info for info in SOURCES}
 ENABLED_APIS_ENV = "ENABLED_APIS"
 
 
@@ -93,3 +225,8 @@ def enabled_sources() -> tuple[SourceInfo, ...]:
             f"project. Use a comma-separated list of {', '.join(known)}, or unset it for all."
         )
     return tuple(info for info in SOURCES if not names or info.name in names)
+
+
+def enabled_servers() -> tuple[SourceInfo, ...]:
+    """Every configured server of every enabled API."""
+    return tuple(server for info in enabled_sources() for server in info.configured_servers())

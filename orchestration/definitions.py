@@ -14,7 +14,7 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource
 
-from assets.registry import enabled_sources
+from assets.registry import enabled_servers
 from orchestration.checks import build_table_checks
 from orchestration.dlt_assets import build_api_assets
 from orchestration.schedules import build_refresh_schedules
@@ -30,7 +30,7 @@ def build_definitions(settings: OrchestrationSettings | None = None) -> Definiti
         description="Every table of every API, the APIs in parallel (one DuckDB file each).",
         executor_def=multiprocess_executor,
     )
-    sources = enabled_sources()
+    sources = enabled_servers()  # every configured server of every enabled API
     cadence_jobs, schedules = build_refresh_schedules(sources, settings)
     return Definitions(
         assets=[build_api_assets(info, settings) for info in sources],

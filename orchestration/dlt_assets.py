@@ -31,6 +31,7 @@ from assets._http import (
     SourceError,
     progress_log,
 )
+from assets.all_servers import all_servers_dataset, refresh_all_servers_views
 from assets.destination_errors import causes
 from assets.destination_errors import explain as explain_destination_error
 from assets.destinations import (
@@ -45,6 +46,8 @@ from assets.registry import SourceInfo
 from orchestration.settings import OrchestrationSettings
 from orchestration.translator import CatalogTranslator
 
+# Destinations without SQL views (files), where `<api>_all` is not kept.
+NO_VIEWS = ("filesystem",)
 # Errors no retry can fix: a setting, a credential, a role or the server's version must change,
 # or a process that holds the DuckDB file past DUCKDB_LOCK_TIMEOUT_SECONDS must let go of it.
 NOT_RETRYABLE = (
@@ -142,7 +145,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             dlt_pipeline=make_pipeline(info),
             dagster_dlt_translator=CatalogTranslator(info, destination_name(), settings),
         ),
-        name=f"{info.name}_tables",
+        name=f"{info.slug}_tables",
         can_subset=True,
         pool=writer_pool(info),
         retry_policy=refresh_retry_policy(settings),
@@ -160,24 +163,39 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             ):
                 results = dlt.run(
                     context,
-                    dlt_source=info.source(failures=failures, **backfill),
+                    dlt_source=info.make_source(failures=failures, **backfill),
                     dlt_pipeline=make_pipeline(info),
                     loader_file_format=loader_file_format(),
                 )
                 for result in results:
-                    if result.asset_key.path[-1] not in failures.by_table:
+                    table = result.asset_key.path[-1]
+                    if table in failures.notes:  # loaded, with a part the server withheld
+                        note = {"note": MetadataValue.text(failures.notes[table])}
+                        result = result._replace(metadata={**(result.metadata or {}), **note})
+                    if table not in failures.by_table:
                         yield result
+                if destination_name() not in NO_VIEWS:
+                    views = refresh_all_servers_views(
+                        make_pipeline(info), info.configured_servers()
+                    )
+                    context.log.info(
+                        f"{all_servers_dataset(info)}: {len(views)} views over every server"
+                    )
         except Exception as error:
             cause = source_error_in(error) or explain_destination_error(
                 error, destination_name(), info.dataset_name
             )
             if cause is not None:  # the source's own message first, not dlt's wrapping
                 retry = not isinstance(cause, NOT_RETRYABLE)
-                raise Failure(description=str(cause), allow_retries=retry) from error
+                raise Failure(
+                    description=info.in_own_terms(str(cause)), allow_retries=retry
+                ) from error
             raise
         if failures:
             raise Failure(
-                description="; ".join(str(error) for error in failures.by_table.values()),
+                description=info.in_own_terms(
+                    "; ".join(str(error) for error in failures.by_table.values())
+                ),
                 metadata={
                     table: MetadataValue.text(str(error))
                     for table, error in failures.by_table.items()

@@ -1,6 +1,6 @@
 """Schedules: each API's tables refresh on their cadence (orchestration/cadence.py), with no
-click needed on a fresh deployment. One job per API and cadence, so one API's outage fails
-only its own runs and the two APIs' files load in parallel."""
+click needed on a fresh deployment. One job per API, server and cadence, so one server's
+outage fails only its own runs and the two APIs' files load in parallel."""
 
 from __future__ import annotations
 
@@ -30,20 +30,24 @@ def build_refresh_schedules(
             if not tables:
                 continue
             job = define_asset_job(
-                f"{info.name}_{cadence.name}_refresh",
+                f"{info.slug}_{cadence.name}_refresh",
                 # the tables' checks run in the same job, after the load
                 selection=AssetSelection.assets(*(table_key(info, t) for t in tables)),
-                description=f"{info.title}: {cadence.description}. Tables: {', '.join(tables)}.",
+                description=(
+                    f"{info.server_title}: {cadence.description}. Tables: {', '.join(tables)}."
+                ),
             )
             jobs.append(job)
             schedules.append(
                 ScheduleDefinition(
-                    name=f"{info.name}_{cadence.name}_schedule",
+                    name=f"{info.slug}_{cadence.name}_schedule",
                     job=job,
                     cron_schedule=cadence.cron,
                     execution_timezone=settings.timezone,
                     default_status=DefaultScheduleStatus.RUNNING,
-                    description=f"Refreshes {info.title}'s {cadence.name} tables ({cadence.cron}).",
+                    description=(
+                        f"Refreshes {info.server_title}'s {cadence.name} tables ({cadence.cron})."
+                    ),
                 )
             )
     return jobs, schedules

@@ -40,7 +40,7 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 
 
 def change_sensor_name(info: SourceInfo) -> str:
-    return f"{info.name}_change_sensor"
+    return f"{info.slug}_change_sensor"
 
 
 def refreshed_on_change(info: SourceInfo, probe: ChangeProbe) -> list[AssetKey]:
@@ -62,30 +62,38 @@ def build_change_sensor(info: SourceInfo, settings: OrchestrationSettings) -> Se
         default_status=DefaultSensorStatus.RUNNING,
         target=targets,
         description=(
-            f"Every {settings.sensor_interval_seconds} s, one list request to {info.title} asks "
+            f"Every {settings.sensor_interval_seconds} s, one list request to {info.server_title} asks "
             f"whether any row of {probe.table} is new, changed or gone; if so it refreshes "
             f"{', '.join(k.to_user_string() for k in targets)}."
         ),
     )
     def change_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
         try:
-            versions = probe.versions()
+            versions = info.probe_versions()
         except Exception as error:  # a tick that cannot ask the server waits for the next one
-            return SkipReason(f"Could not ask {info.title} whether {probe.table} changed: {error}")
+            return SkipReason(
+                f"Could not ask {info.server_title} whether {probe.table} changed: "
+                + info.in_own_terms(str(error)).removeprefix(f"{info.server_title}: ")
+            )
         digest = row_key(versions)  # the canonical-JSON hash the event tables key rows by
         cursor = json.dumps({"digest": digest, "rows": len(versions)})
         if context.cursor is None:
             return SensorResult(
                 skip_reason=SkipReason(
-                    f"First look at {info.title}: {len(versions)} rows of {probe.table} "
+                    f"First look at {info.server_title}: {len(versions)} rows of {probe.table} "
                     "recorded; a change from now on requests a refresh."
                 ),
                 cursor=cursor,
             )
         before = json.loads(context.cursor)
         if before["digest"] == digest:
-            return SkipReason(f"{probe.table} unchanged on {info.title} ({len(versions)} rows).")
-        change = f"{probe.table} changed on {info.title}: {before['rows']} -> {len(versions)} rows"
+            return SkipReason(
+                f"{probe.table} unchanged on {info.server_title} ({len(versions)} rows)."
+            )
+        change = (
+            f"{probe.table} changed on {info.server_title}: "
+            f"{before['rows']} -> {len(versions)} rows"
+        )
         context.log.info(change)
         return SensorResult(
             run_requests=[

@@ -1,4 +1,5 @@
-"""How a dlt resource becomes a Dagster asset spec: keys `<api>/<table>`, one group per API,
+"""How a dlt resource becomes a Dagster asset spec: keys `<api>/<table>` (a named server's
+`<api>/<server>/<table>`), one group per API and server,
 descriptions and lineage from the catalog, freshness from the table's cadence."""
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from orchestration.settings import OrchestrationSettings
 
 
 def table_key(info: SourceInfo, table: str) -> AssetKey:
-    return AssetKey([info.name, table])
+    """`<api>/<table>` for the default server, `<api>/<server>/<table>` for a named one."""
+    return AssetKey([*info.key_prefix, table])
 
 
 class CatalogTranslator(DagsterDltTranslator):
@@ -30,11 +32,16 @@ class CatalogTranslator(DagsterDltTranslator):
         cadence = cadence_of(endpoint, self.settings)
         return spec.replace_attributes(
             key=table_key(self.info, table),
-            group_name=self.info.name,
+            group_name=self.info.slug,
             description=endpoint.description,
             deps=parent,
             owners=list(self.settings.owners),
             kinds={"dlt", self.destination, "rest_api"},
-            tags={"api": self.info.name, "load_mode": endpoint.mode, "cadence": cadence.name},
+            tags={
+                "api": self.info.name,
+                "load_mode": endpoint.mode,
+                "cadence": cadence.name,
+                **({"server": self.info.server} if self.info.named else {}),
+            },
             freshness_policy=cadence.freshness_policy,
         )

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
 from assets.registry import SourceInfo
 from orchestration.definitions import build_definitions
+from orchestration.translator import table_key
 
 
 def materialize_api(
@@ -18,18 +19,20 @@ def materialize_api(
     instance: DagsterInstance | None = None,
     config: dict[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
-    """Materialise `tables` (default: all) of one API in-process, like the UI's button;
+    """Materialise `tables` (default: all) of one API's server in-process, like the UI's button;
     `config` is the API's run config (orchestration.dlt_assets.EventBackfill)."""
     defs = build_definitions()
-    api_assets = [a for a in defs.assets if any(k.path[0] == info.name for k in a.keys)]
-    selection = [AssetKey([info.name, t]) for t in tables] if tables else None
+    api_assets = [
+        a for a in defs.assets if any(k.path[:-1] == list(info.key_prefix) for k in a.keys)
+    ]
+    selection = [table_key(info, t) for t in tables] if tables else None
     return materialize(
         api_assets,
         selection=selection,
         resources=defs.resources,
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=False,
-        run_config={"ops": {f"{info.name}_tables": {"config": config}}} if config else None,
+        run_config={"ops": {f"{info.slug}_tables": {"config": config}}} if config else None,
     )
 
 

@@ -4,10 +4,13 @@ CLI and prints each table's current rows."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,6 +34,23 @@ OSCAR_ROWS = {
 }
 
 pytestmark = pytest.mark.e2e
+# Where `load` serves the simulators when the ports are free (tools/load_all.py)
+USUAL_PORTS = (8787, 8788)
+
+
+@pytest.fixture
+def usual_ports_taken() -> Iterator[None]:
+    """Something else listens on the simulators' usual ports (`tasks.py dev`, another test):
+    `load` must not depend on them. A port already taken by someone else serves as well."""
+    with contextlib.ExitStack() as held:
+        for port in USUAL_PORTS:
+            listener = held.enter_context(socket.socket())
+            try:
+                listener.bind(("127.0.0.1", port))
+                listener.listen()
+            except OSError:
+                pass
+        yield
 
 
 def load_all(**env: str) -> subprocess.CompletedProcess:
@@ -48,7 +68,9 @@ def printed_rows(output: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^  (\S+/\S+)\s+(\d+)$", output, re.M)}
 
 
-def test_load_serves_the_simulators_and_prints_every_tables_rows_twice_the_same():
+def test_load_serves_the_simulators_and_prints_every_tables_rows_twice_the_same(
+    usual_ports_taken,
+):
     expected = {f"oscar/{t}": n for t, n in OSCAR_ROWS.items()}
     posit = PositConnectSimulator().expected_counts()
     expected |= {f"posit_connect/{t}": n for t, n in posit.items() if t != "oauth_credentials"}
@@ -90,3 +112,26 @@ def test_a_failed_load_ends_with_what_to_change():
     assert "connection refused" in summary
     assert "SOURCES__POSIT_CONNECT_SOURCE__BASE_URL" in summary
     assert "Traceback" not in summary
+
+
+def test_load_loads_every_configured_server_and_prints_each_servers_rows():
+    with (
+        PositConnectSimulator(content=4, users=3, visits=10, audit_logs=5, seed=1) as prod,
+        PositConnectSimulator(content=7, users=6, visits=10, audit_logs=5, seed=2) as staging,
+    ):
+        env = {
+            "ENABLED_APIS": "posit_connect",
+            "SOURCES__POSIT_CONNECT_SOURCE__SERVERS": "prod,staging",
+        }
+        for name, sim in (("PROD", prod), ("STAGING", staging)):
+            env[f"SOURCES__POSIT_CONNECT_SOURCE__{name}__BASE_URL"] = sim.url
+            env[f"SOURCES__POSIT_CONNECT_SOURCE__{name}__API_KEY"] = sim.api_key
+        loaded = load_all(**env)
+
+    assert loaded.returncode == 0, loaded.stdout[-3000:] + loaded.stderr[-3000:]
+    assert f"Posit Connect server 'prod': loading from {prod.url}" in loaded.stdout
+    rows = printed_rows(loaded.stdout)
+    assert rows["posit_connect/prod/content"] == 4
+    assert rows["posit_connect/staging/content"] == 7
+    assert rows["posit_connect/staging/users"] == staging.expected_counts()["users"]
+    assert not any(label.startswith("posit_connect/content") for label in rows)

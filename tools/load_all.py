@@ -1,11 +1,12 @@
 """Load every table of every API through Dagster, then print each table's row count.
 
-APIs with no server configured are served by the local simulators, so a fresh clone shows
-data with no setup. Configure a real server (README, "Point it at your servers") and that
-API is loaded from it instead.
+APIs with no server configured are served by the local simulators (the server `demo`), so
+a fresh clone shows data with no setup. Configure a real server (README, "Point it at your
+servers") or several (README, "Several servers") and that API is loaded from them instead.
 
     python -m tools.load_all          # materialise everything once, print row counts
     python -m tools.load_all --dev    # start `dagster dev` with the same environment
+    python -m tools.load_all --dev --host 0.0.0.0   # ... reachable from other machines
 """
 
 from __future__ import annotations
@@ -24,17 +25,38 @@ from typing import Any
 import dlt
 
 from assets._http import ConfigurationError
-from assets.destinations import REPO_ROOT, current_row_counts, destination_name
+from assets.destinations import REPO_ROOT, current_row_counts, destination_name, duckdb_dir
 from assets.registry import SourceInfo, enabled_sources
 
+# The simulators are the server `demo` wherever they listen: a `load` while `dev` holds the
+# usual ports loads into the same tables. Their content links use one public address, as a
+# real Connect's do (its Server.Address), so a second `load` finds the same rows.
+DEMO_SERVER = "demo"
+DEMO_CONNECT_ADDRESS = "http://connect.demo.invalid"
+DEMO_PORTS_FILE = "demo-ports.json"
 
-def _serve(stack: ExitStack, simulator: Callable[[int], Any], port: int) -> Any:
-    """The simulator on its usual port if that is free, else on any: URLs in the data (such
-    as content_url) stay the same from one `load` to the next, as a real server's do."""
+
+def _serve(stack: ExitStack, simulator: Callable[[int], Any], api: str, usual_port: int) -> Any:
+    """The simulator on its usual port if that is free, else on the port it had last time
+    (remembered next to the DuckDB files), else on any. The OSCAR demo's `sites` row holds
+    the address it was reached at, so one port from one `load` to the next, even while
+    `dev` holds the usual ones, keeps a second `load` from adding a row version."""
+    remembered_file = duckdb_dir() / DEMO_PORTS_FILE
     try:
-        return stack.enter_context(simulator(port))
-    except OSError:
-        return stack.enter_context(simulator(0))
+        remembered = json.loads(remembered_file.read_text())
+    except (OSError, ValueError):
+        remembered = {}
+    for port in dict.fromkeys((usual_port, remembered.get(api), 0)):
+        if port is None:
+            continue
+        try:
+            sim = stack.enter_context(simulator(port))
+            break
+        except OSError:
+            continue
+    remembered_file.parent.mkdir(parents=True, exist_ok=True)
+    remembered_file.write_text(json.dumps({**remembered, api: sim.port}))
+    return sim
 
 
 def _simulate_posit_connect(stack: ExitStack) -> dict[str, str]:
@@ -45,22 +67,29 @@ def _simulate_posit_connect(stack: ExitStack) -> dict[str, str]:
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     generated_at_us = int(midnight.timestamp() * 1e6)
     sim = _serve(
-        stack, lambda port: PositConnectSimulator(port=port, generated_at_us=generated_at_us), 8787
+        stack,
+        lambda port: PositConnectSimulator(
+            port=port, generated_at_us=generated_at_us, address=DEMO_CONNECT_ADDRESS
+        ),
+        "posit_connect",
+        8787,
     )
     return {
         "SOURCES__POSIT_CONNECT_SOURCE__BASE_URL": sim.url,
         "SOURCES__POSIT_CONNECT_SOURCE__API_KEY": sim.api_key,
+        "SOURCES__POSIT_CONNECT_SOURCE__SERVER_NAME": DEMO_SERVER,
     }
 
 
 def _simulate_oscar(stack: ExitStack) -> dict[str, str]:
     from simulators.oscar import OscarSimulator
 
-    sim = _serve(stack, lambda port: OscarSimulator(port=port), 8788)
+    sim = _serve(stack, lambda port: OscarSimulator(port=port), "oscar", 8788)
     return {
         "SOURCES__OSCAR_SOURCE__BASE_URL": sim.url,
         "SOURCES__OSCAR_SOURCE__USERNAME": sim.username,
         "SOURCES__OSCAR_SOURCE__PASSWORD": sim.password,
+        "SOURCES__OSCAR_SOURCE__SERVER_NAME": DEMO_SERVER,
     }
 
 
@@ -71,10 +100,11 @@ SIMULATORS: dict[str, Callable[[ExitStack], dict[str, str]]] = {
 SERVER_FALLBACK_ENV = {"posit_connect": "CONNECT_SERVER"}
 
 
-def configured_server(info: SourceInfo) -> str | None:
-    section = f"sources.{info.name}_source"
-    configured = dlt.config.get(f"{section}.base_url", str)
-    return configured or os.environ.get(SERVER_FALLBACK_ENV.get(info.name, ""), "") or None
+def configured_url(server: SourceInfo) -> str | None:
+    if server.named:
+        return dlt.config.get(f"sources.{server.section}.{server.server}.base_url", str)
+    configured = dlt.config.get(f"sources.{server.section}.base_url", str)
+    return configured or os.environ.get(SERVER_FALLBACK_ENV.get(server.name, ""), "") or None
 
 
 def failure_summary() -> list[str]:
@@ -101,37 +131,48 @@ def dagster_env() -> dict[str, str]:
     return {"DAGSTER_HOME": str(home), "RUNTIME__DLTHUB_TELEMETRY": "false"}
 
 
-def print_row_counts(sources: tuple[SourceInfo, ...]) -> None:
+def print_row_counts(servers: list[SourceInfo]) -> None:
     print(f"\nCurrent rows per table in {destination_name()}:")
-    for info in sources:
-        for table, count in current_row_counts(info).items():
+    for server in servers:
+        for table, count in current_row_counts(server).items():
             shown = "no rows yet" if count is None else f"{count:>8}"
-            print(f"  {info.name + '/' + table:<36} {shown}")
+            print(f"  {server.label + '/' + table:<36} {shown}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", action="store_true", help="start `dagster dev` instead")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("DAGSTER_WEBSERVER_HOST", "127.0.0.1"),
+        help="address the UI of --dev listens on (default: DAGSTER_WEBSERVER_HOST or 127.0.0.1). "
+        "The UI has no login: anyone who reaches it can launch runs (README, 'Who gets in').",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="port of the UI of --dev")
     args = parser.parse_args()
     try:
-        sources = enabled_sources()
+        apis = [(info, info.configured_servers()) for info in enabled_sources()]
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         return 2
 
     with ExitStack() as stack:
         env = dagster_env()
-        for info in sources:
-            server = configured_server(info)
-            if server:
-                print(f"{info.title}: loading from {server}")
-            else:
+        for info, servers in apis:
+            if servers == (info,) and not configured_url(info):
                 env.update(SIMULATORS[info.name](stack))
-                print(f"{info.title}: no server configured, serving a local simulator")
+                print(
+                    f"{info.title}: no server configured, serving a local simulator ({DEMO_SERVER})"
+                )
+                continue
+            for server in servers:
+                url = configured_url(server) or "no base_url set"
+                print(f"{server.server_title}: loading from {url}")
         os.environ.update(env)
         dagster = str(Path(sys.executable).with_name("dagster"))
         if args.dev:
-            return subprocess.call([dagster, "dev", "-m", "orchestration.definitions"])
+            ui = ["-h", args.host, "-p", str(args.port)]
+            return subprocess.call([dagster, "dev", "-m", "orchestration.definitions", *ui])
         # At a terminal a failure is reported at once; schedules keep their retries.
         os.environ.setdefault("REFRESH_RETRIES", "0")
         command = [dagster, "asset", "materialize", "-m", "orchestration.definitions"]
@@ -143,7 +184,7 @@ def main() -> int:
             [*command, "--select", "*", "--config-json", quiet],
             env={**os.environ, "PYTHONWARNINGS": warnings},
         )
-        print_row_counts(sources)
+        print_row_counts([server for _, servers in apis for server in servers])
         if code:
             print("\nThe run failed. What to change:", *failure_summary(), sep="\n")
         return code

@@ -21,6 +21,7 @@ from requests import RequestException, Response
 
 from assets._catalog import Endpoint, EndpointFailures, EventWindow, build_resources, row_key
 from assets._http import (
+    DEFAULT_SERVER,
     AuthenticationFailed,
     RestApi,
     ServerSettings,
@@ -30,7 +31,13 @@ from assets._http import (
 )
 from assets.oscar.auth import ENV, Credentials, OscarAuth, parse_scopes
 from assets.oscar.redact import redact
-from assets.oscar.settings import CATALOG, DEFAULT_MAX_CONCURRENCY, ENDPOINTS, SECTION
+from assets.oscar.settings import (
+    CATALOG,
+    CREDENTIALS_NEEDED,
+    DEFAULT_MAX_CONCURRENCY,
+    ENDPOINTS,
+    SECTION,
+)
 
 URL_SETTING = (
     f"base_url under [sources.oscar_source] in .dlt/config.toml (or {ENV}BASE_URL): the "
@@ -47,6 +54,8 @@ class OscarApi(RestApi):
         super().__init__(server, CATALOG)
         self.credentials = credentials
         self._version: str | None = None
+        # Why each optional extra was skipped in this run (see `optional_rows`).
+        self.skipped: dict[str, SourceError] = {}
 
     def make_auth(self) -> OscarAuth:
         return OscarAuth(self.credentials, self._renew_access_token)
@@ -92,15 +101,17 @@ class OscarApi(RestApi):
         for page in super().pages(endpoint, path, params, quiet):
             yield [redact(row) for row in page]
 
-    def optional_rows(self, table: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """An extra of newer servers: no rows where it is missing, forbidden or failing."""
+    def optional_rows(self, table: str, params: dict[str, Any] | None = None) -> list[Any] | None:
+        """An extra of newer servers, or None where it is missing, refused or failing (the
+        reason logged and kept in `skipped`). Rejected credentials still fail the run."""
         try:
             return [row for page in self.pages(self.catalog[table], params=params) for row in page]
         except AuthenticationFailed:
             raise
         except SourceError as error:
             progress_log.info("%s skipped: %s", table, error)
-            return []
+            self.skipped[table] = error
+            return None
 
     @property
     def version(self) -> str:
@@ -126,14 +137,19 @@ class OscarApi(RestApi):
         )
 
     def forbidden_advice(self, endpoint: Any) -> str:
+        if endpoint.table in CREDENTIALS_NEEDED:
+            return CREDENTIALS_NEEDED[endpoint.table]
         return (
             "Use the deployment's Basic-auth account (username and password) to load "
             "everything, or leave the table out of the selection."
         )
 
 
-@with_config(sections=(known_sections.SOURCES, SECTION))
+# `server`: a named cluster's section below the API's ([sources.oscar_source.<server>]), whose
+# settings win over the API's own.
+@with_config(sections=(known_sections.SOURCES, SECTION), section_arg_name="server")
 def oscar_api(
+    server: str | None = None,
     base_url: str | None = None,
     username: str | None = None,
     password: TSecretStrValue | None = None,
@@ -145,6 +161,7 @@ def oscar_api(
     request_timeout: float = 60.0,
     ca_bundle: str | None = None,
     allow_insecure_http: bool = False,
+    server_name: str = DEFAULT_SERVER,
 ) -> OscarApi:
     """The client for the cluster; called without arguments, it reads the settings the way
     the source does ([sources.oscar_source], SOURCES__OSCAR_SOURCE__...)."""
@@ -157,14 +174,15 @@ def oscar_api(
         client_id=client_id,
         scopes=parse_scopes(scopes),
     )
-    server = ServerSettings(
+    settings = ServerSettings(
         base_url=base_url or "",
         setting=URL_SETTING,
         ca_bundle=ca_bundle,
         allow_insecure_http=allow_insecure_http,
         timeout=request_timeout,
+        name=server or server_name,
     )
-    return OscarApi(server, credentials)
+    return OscarApi(settings, credentials)
 
 
 @dlt.source(section=SECTION, name="oscar")
@@ -181,6 +199,7 @@ def oscar_source(
     request_timeout: float = 60.0,
     ca_bundle: str | None = None,
     allow_insecure_http: bool = False,
+    server_name: str = DEFAULT_SERVER,
     failures: Any = None,
 ) -> list[DltResource]:
     """OSCAR tables (see `settings.ENDPOINTS`). Nothing is validated or requested until a
@@ -202,6 +221,7 @@ def oscar_source(
         request_timeout: seconds per request; retries follow dlt's [runtime] settings.
         ca_bundle: path to a CA bundle for a cluster with a private CA (TLS is always verified).
         allow_insecure_http: allow http:// to a host other than this machine.
+        server_name: the name the tables know the cluster by (its URL may change).
         failures: an `EndpointFailures` that collects tables the server does not have or the
             credentials may not read, so the other tables still load; without one, such a
             table fails the whole run.
@@ -218,15 +238,18 @@ def oscar_source(
         request_timeout=request_timeout,
         ca_bundle=ca_bundle,
         allow_insecure_http=allow_insecure_http,
+        server_name=server_name,
     )
     return build_resources(api, ENDPOINTS, failures, max_concurrency, EventWindow())
 
 
 # The change sensor's question: "was any service added, removed or redefined?"
-def service_versions() -> dict[str, str]:
+def service_versions(**server: Any) -> dict[str, str]:
     """A digest of each service's definition (redacted: a rotated token is not a change),
-    from one GET /system/services."""
-    services = [row for page in oscar_api().pages(CATALOG["services"], quiet=True) for row in page]
+    from one GET /system/services. `server`: `oscar_api`'s arguments for a named cluster."""
+    services = [
+        row for page in oscar_api(**server).pages(CATALOG["services"], quiet=True) for row in page
+    ]
     return {str(service["name"]): row_key(service) for service in services}
 
 

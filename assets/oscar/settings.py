@@ -8,11 +8,13 @@ from the real `/system/` API (see `tables.py` for the derived ones). Every body 
 from assets._catalog import Endpoint
 from assets.oscar.redact import DROPPED
 from assets.oscar.tables import (
+    bucket_rows,
     derive_attributes,
     derive_projects,
     derive_sites,
     derive_users,
     job_rows,
+    status_rows,
 )
 
 SECTION = "oscar_source"
@@ -76,7 +78,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "authenticates as (GET /system/quotas/user), and membership is the virtual "
             "organisation from the per-user metrics of the last 30 days (GET "
             "/system/metrics/breakdown?group_by=user), which also adds users who only call "
-            f"public services; v3 servers have neither. One row per user. {CURRENT}"
+            "public services; v3 servers have neither. is_caller is NULL (unknown) where the "
+            "server would not say who the credentials belong to: on v3, and on v4 under Basic "
+            "auth (/system/quotas/user answers 401 'missing user identificator': it needs an "
+            f"OIDC token); the run's log says why. One row per user. {CURRENT}"
         ),
         column_types={
             "owner_of": "json",
@@ -156,9 +161,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=("bucket_name",),
         may_be_empty=True,
         requires=V3_6,
+        unpack=bucket_rows,
         description=(
             "MinIO buckets the credentials may see (GET /system/buckets): one row per bucket "
-            f"with visibility, owner, allowed_users and metadata (JSON). {CURRENT}"
+            "with bucket_name (sent as bucket_path by v3.6.0 to v3.6.3), visibility, owner, "
+            f"allowed_users and metadata (JSON). {CURRENT}"
         ),
         column_types={"allowed_users": "json", "metadata": "json"},
     ),
@@ -185,11 +192,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         table="cluster_status",
         path="/system/status",
         requires=V3_2,
+        unpack=status_rows,
         description=(
-            "Cluster status (GET /system/status): node count and free / schedulable CPU "
-            "(millicores) and memory (bytes), the nodes (JSON), the OSCAR deployment, job "
-            "counts by state, OIDC issuers and MinIO bucket and object counts. A new row "
-            f"version whenever a figure changes: the table is the status history. {CURRENT}"
+            "Cluster status (GET /system/status), the same columns whichever version answered "
+            "(v3's numberNodes / cpuFreeTotal / detail[] ... are mapped onto v4's names): "
+            "cluster__nodes_count; CPU in millicores, cluster__metrics__cpu__total_free_cores, "
+            "__max_free_on_node_cores, __total_schedulable_cores (capacity), "
+            "__total_schedulable_on_node_cores (largest node); memory in bytes, "
+            "cluster__metrics__memory__total_free_bytes, __max_free_on_node_bytes, "
+            "__total_schedulable_bytes, __max_schedulable_on_node_bytes; "
+            "cluster__metrics__gpu__total_gpu; cluster__nodes (JSON: name, cpu{capacity_cores, "
+            "usage_cores}, memory{capacity_bytes, usage_bytes}, conditions); the OSCAR "
+            "deployment (oscar__deployment_name, oscar__ready, oscar__deployment__*), "
+            "oscar__jobs_count, oscar__pods__total and __states (JSON), oscar__oidc__* and "
+            "minio__buckets_count, minio__total_objects. A new row version whenever a figure "
+            f"changes: the table is the status history. {CURRENT}"
         ),
         column_types={
             "cluster__nodes": "json",
@@ -201,12 +218,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
 )
 
-# Requested only to enrich `users` on v4 servers; skipped where the route is missing.
+# Requested only to enrich `users` on v4 servers; skipped where the route is missing or
+# refuses the credentials.
 EXTRAS: tuple[Endpoint, ...] = (
     Endpoint(
         table="caller",
         path="/system/quotas/user",
-        requires=V4,
+        requires=f"{V4} with quotas on (the deployment's KUEUE_ENABLE, true by default)",
         description="Who the credentials belong to (user_id).",
     ),
     Endpoint(
@@ -218,5 +236,15 @@ EXTRAS: tuple[Endpoint, ...] = (
         description="Per-user usage in a window: membership (VO).",
     ),
 )
+
+# What an extra needs beyond the cluster's admin account, said when its route answers 401.
+CREDENTIALS_NEEDED = {
+    "caller": (
+        "/system/quotas/user needs an OIDC bearer token (bearer_token, or refresh_token with "
+        "token_endpoint and client_id): Basic auth carries no user id, so the cluster cannot "
+        "say whose quota it is, and is_caller in users stays NULL. Everything else loads "
+        "with Basic auth."
+    )
+}
 
 CATALOG = {endpoint.table: endpoint for endpoint in ENDPOINTS + EXTRAS}

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assets._catalog import rfc3339
+from assets._http import progress_log
 
 ADMIN_OWNER = "cluster_admin"  # owner of services created with Basic auth
 METRICS_DAYS = 30  # the window of the v4 per-user metrics: OSCAR's default job TTL
@@ -30,6 +31,106 @@ def job_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"job_name": name, **job} for name, job in jobs.items()]
 
 
+def bucket_rows(bucket: dict[str, Any]) -> list[dict[str, Any]]:
+    """One item of `GET /system/buckets` with its name in `bucket_name`.
+
+    OSCAR v3.6.0 to v3.6.3 call the field `bucket_path` (grycap/oscar pkg/utils/minio.go,
+    `MinIOBucket.BucketPath`), v3.6.4 and later `bucket_name`. (A cluster without buckets
+    answers `null`, Go's nil slice, which dlt's data selector turns into no items.)"""
+    if "bucket_name" not in bucket and "bucket_path" in bucket:
+        bucket = {"bucket_name": bucket["bucket_path"]} | {
+            k: v for k, v in bucket.items() if k != "bucket_path"
+        }
+    return [bucket]
+
+
+def status_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """`GET /system/status` in the v4 shape, whichever version answered.
+
+    v4 (pkg/types/status.go `StatusInfo`): `cluster{nodes_count, metrics{cpu, memory, gpu},
+    nodes[]}`, `oscar{...}`, `minio{buckets_count, total_objects}`: kept as it is. v3
+    (pkg/handlers/status.go `GeneralInfo`): `numberNodes`, `cpuFreeTotal`, `cpuMaxFree`,
+    `memoryFreeTotal`, `memoryMaxFree`, `gpusTotal`, `detail[]` (per node, figures as
+    strings), `OSCAR{...}` and `MinIO{buckets[]}`: mapped onto the same fields."""
+    if "cluster" in status or "numberNodes" not in status:
+        return [status]
+    nodes = [_v3_node(node) for node in status.get("detail") or ()]
+    cpu = [node["cpu"]["capacity_cores"] for node in nodes]
+    memory = [node["memory"]["capacity_bytes"] for node in nodes]
+    oscar = status.get("OSCAR") or {}
+    deployment = oscar.get("deploymentInfo") or {}
+    pods = oscar.get("podsInfo") or {}
+    buckets = (status.get("MinIO") or {}).get("buckets") or []
+    return [
+        {
+            "cluster": {
+                "nodes_count": status.get("numberNodes"),
+                "metrics": {
+                    "cpu": {
+                        "total_free_cores": status.get("cpuFreeTotal"),
+                        "max_free_on_node_cores": status.get("cpuMaxFree"),
+                        "total_schedulable_cores": sum(cpu) if cpu else None,
+                        "total_schedulable_on_node_cores": max(cpu, default=None),
+                    },
+                    "memory": {
+                        "total_free_bytes": status.get("memoryFreeTotal"),
+                        "max_free_on_node_bytes": status.get("memoryMaxFree"),
+                        "total_schedulable_bytes": sum(memory) if memory else None,
+                        "max_schedulable_on_node_bytes": max(memory, default=None),
+                    },
+                    "gpu": {"total_gpu": status.get("gpusTotal")},
+                },
+                "nodes": nodes,
+            },
+            "oscar": {
+                "deployment_name": oscar.get("deploymentName"),
+                "ready": oscar.get("deploymentReady"),
+                "deployment": {
+                    "available_replicas": deployment.get("availableReplicas"),
+                    "ready_replicas": deployment.get("readyReplicas"),
+                    "replicas": deployment.get("replicas"),
+                    "creation_timestamp": deployment.get("creationTimestamp"),
+                    "strategy": deployment.get("strategy"),
+                    "labels": deployment.get("labels"),
+                },
+                "jobs_count": sum((oscar.get("jobsCount") or {}).values()),
+                "pods": {"total": pods.get("total"), "states": pods.get("states")},
+                "oidc": oscar.get("OIDC"),
+            },
+            "minio": {
+                "buckets_count": len(buckets),
+                "total_objects": sum(b.get("num_objects") or 0 for b in buckets),
+            },
+        }
+    ]
+
+
+def _v3_node(node: dict[str, Any]) -> dict[str, Any]:
+    """A v3 `detail[]` node (strings of millicores and bytes) as a v4 `nodes[]` node."""
+    return {
+        "name": node.get("nodeName"),
+        "cpu": {
+            "capacity_cores": _integer(node.get("cpuCapacity")),
+            "usage_cores": _integer(node.get("cpuUsage")),
+        },
+        "memory": {
+            "capacity_bytes": _integer(node.get("memoryCapacity")),
+            "usage_bytes": _integer(node.get("memoryUsage")),
+        },
+        "conditions": [
+            {"type": c.get("type"), "status": c.get("status") == "True"}
+            for c in node.get("conditions") or ()
+        ],
+    }
+
+
+def _integer(figure: Any) -> int | None:
+    try:
+        return int(figure)
+    except (TypeError, ValueError):
+        return None
+
+
 def metrics_window() -> dict[str, str]:
     """The last METRICS_DAYS, ending at the start of today (UTC): the same all day long."""
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -37,7 +138,9 @@ def metrics_window() -> dict[str, str]:
 
 
 def derive_users(api: Any) -> list[dict[str, Any]]:
-    """Service owners and allowed users; the caller and per-user metrics on v4."""
+    """Service owners and allowed users; the caller and per-user metrics on v4. is_caller is
+    NULL on every row when the server would not say who the credentials belong to (v3; v4
+    under Basic auth, see settings.CALLER_NEEDS)."""
     users: dict[str, dict[str, Any]] = {}
 
     def user(uid: str) -> dict[str, Any]:
@@ -49,12 +152,18 @@ def derive_users(api: Any) -> list[dict[str, Any]]:
             user(service["owner"])["owner_of"].append(service["name"])
         for uid in service.get("allowed_users") or ():
             user(uid)["allowed_on"].append(service["name"])
-    for caller in api.optional_rows("caller"):
+    callers = api.optional_rows("caller")
+    for caller in callers or ():
         if caller.get("user_id"):
             user(caller["user_id"])["is_caller"] = True
-    for item in api.optional_rows("user_metrics", metrics_window()):
+    for item in api.optional_rows("user_metrics", metrics_window()) or ():
         if item.get("key"):
             user(item["key"])["membership"] = item.get("membership") or None
+    if callers is None:
+        api.notes["users"] = f"is_caller is NULL (unknown): {api.skipped['caller']}"
+        progress_log.warning("users: %s", api.notes["users"])
+        for row in users.values():
+            row["is_caller"] = None
     return [users[uid] for uid in sorted(users)]
 
 

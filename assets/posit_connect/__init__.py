@@ -23,6 +23,7 @@ from requests import Response
 
 from assets._catalog import EndpointFailures, EventWindow, build_resources, make_resource
 from assets._http import (
+    DEFAULT_SERVER,
     RestApi,
     ServerSettings,
 )
@@ -118,24 +119,30 @@ class ConnectApi(RestApi):
         )
 
 
-@with_config(sections=(known_sections.SOURCES, SECTION))
+# `server`: a named server's section below the API's ([sources.posit_connect_source.<server>]),
+# whose settings win over the API's own.
+@with_config(sections=(known_sections.SOURCES, SECTION), section_arg_name="server")
 def connect_api(
+    server: str | None = None,
     base_url: str | None = None,
     api_key: TSecretStrValue | None = None,
     request_timeout: float = 60.0,
     ca_bundle: str | None = None,
     allow_insecure_http: bool = False,
+    server_name: str = DEFAULT_SERVER,
 ) -> ConnectApi:
-    """The client for the configured server, with Posit's CONNECT_* variables as fallbacks;
+    """The client for the configured server, with Posit's CONNECT_* variables as fallbacks
+    (an explicit empty key is no key: a named server never takes CONNECT_API_KEY);
     called without arguments, it reads the settings the way the source does."""
-    server = ServerSettings(
+    settings = ServerSettings(
         base_url=api_base_url(base_url or os.environ.get("CONNECT_SERVER")) or "",
         setting=URL_SETTING,
         ca_bundle=ca_bundle,
         allow_insecure_http=allow_insecure_http,
         timeout=request_timeout,
+        name=server or server_name,
     )
-    return ConnectApi(server, api_key or os.environ.get("CONNECT_API_KEY"))
+    return ConnectApi(settings, os.environ.get("CONNECT_API_KEY") if api_key is None else api_key)
 
 
 @dlt.source(section=SECTION, name="posit_connect")
@@ -148,6 +155,7 @@ def posit_connect_source(
     request_timeout: float = 60.0,
     ca_bundle: str | None = None,
     allow_insecure_http: bool = False,
+    server_name: str = DEFAULT_SERVER,
     failures: Any = None,
 ) -> list[DltResource]:
     """Posit Connect tables (see `settings.ENDPOINTS`).
@@ -163,6 +171,7 @@ def posit_connect_source(
         request_timeout: seconds per request; retries follow dlt's [runtime] settings.
         ca_bundle: path to a CA bundle for servers with a private CA (TLS is always verified).
         allow_insecure_http: allow http:// to a host other than this machine.
+        server_name: the name the tables know the server by (its URL may change).
         failures: an `EndpointFailures` that collects tables the key may not read, so the
             other tables still load; without one, such a table fails the whole run.
     """
@@ -172,6 +181,7 @@ def posit_connect_source(
         request_timeout=request_timeout,
         ca_bundle=ca_bundle,
         allow_insecure_http=allow_insecure_http,
+        server_name=server_name,
     )
     resources = build_resources(
         api, ENDPOINTS, failures, max_concurrency, EventWindow(start_date, end_date)
@@ -186,10 +196,11 @@ def posit_connect_source(
 
 
 # The change sensor's question: "did any content item appear, redeploy or go?"
-def content_versions() -> dict[str, str]:
+def content_versions(**server: Any) -> dict[str, str]:
     """Each content item's last_deployed_time, from one GET /v1/content. Without
-    `include=owner,tags` the answer is a fraction of the load's."""
-    api = connect_api()
+    `include=owner,tags` the answer is a fraction of the load's. `server`: `connect_api`'s
+    arguments for a named server."""
+    api = connect_api(**server)
     listing = replace(CATALOG["content"], params={})
     return {
         str(item["guid"]): str(item.get("last_deployed_time"))

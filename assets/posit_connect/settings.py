@@ -34,6 +34,9 @@ CONTENT_OPTIONAL = {
         ),
         "bigint",
     ),
+    # null on real servers until an admin sets them (posit-sdk's recorded content fixtures)
+    "default_r_environment_management": "bool",
+    "default_py_environment_management": "bool",
     "load_factor": "double",
     "cpu_request": "double",
     "cpu_limit": "double",

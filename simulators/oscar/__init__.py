@@ -8,6 +8,10 @@ marketing page's `/services` and `/users`, is a plain `404 page not found`, as o
     with OscarSimulator(services=12, api="v4") as sim:
         requests.get(f"{sim.url}/system/services", auth=(sim.username, sim.password))
 
+Clusters as they are deployed are picked by profile (see PROFILES): `OscarSimulator(
+profile="v3.6.3")`, `"v4-kueue"` (v4's defaults, also what `api="v4"` gives), `"v4-plain"`,
+`"fresh"`.
+
 Between runs, tests change the cluster with `sim.mutate(action, params)` (or over HTTP,
 `POST /__sim__/mutate`) and compare what a loader stored with `expected_jobs()`,
 `services_snapshot()` and, for leak scans, `secrets()`.
@@ -31,7 +35,6 @@ from typing import Any
 from .._server import Request, Response, Simulator, text
 from . import shapes
 from .data import (
-    ADMIN_OWNER,
     VOS,
     day_anchor,
     hex_token,
@@ -53,6 +56,22 @@ from .oidc import TokenIssuer
 __all__ = ["OscarSimulator"]
 
 DEFAULT_VERSIONS = {"v3": "v3.6.3", "v4": "v4.1.2"}
+# Clusters as they are deployed, for tests to pick (`OscarSimulator(profile=...)`):
+# - v3.6.3: buckets named `bucket_path`, the v3 `/system/status`, jobs as one bare map;
+# - v4-kueue: OSCAR v4's defaults, KUEUE_ENABLE and VOLUME_ENABLE true (pkg/types/config.go),
+#   so main.go registers /system/quotas/user and /system/volumes; the quota route answers
+#   Basic auth with 401 `missing user identificator: ...` (pkg/handlers/quotas.go);
+# - v4-plain: both switched off: those routes are gin's `404 page not found`;
+# - fresh: a new v4 cluster, no services nor buckets (`/system/buckets` answers `null`,
+#   Go's nil slice, pkg/handlers/buckets/list_bucket.go).
+PROFILES: dict[str, dict[str, Any]] = {
+    "v3.6.3": {"api": "v3", "version": "v3.6.3"},
+    "v4-kueue": {"api": "v4", "kueue": True},
+    "v4-plain": {"api": "v4", "kueue": False},
+    "fresh": {"api": "v4", "kueue": True, "services": 0, "buckets": False},
+}
+# What OSCAR's quota handler says when the request carries no user id (Basic auth).
+NO_USER_ID = "missing user identificator: missing user identificator"
 PAGED_JOBS_SINCE = (3, 6, 4)  # before v3.6.4 `/system/logs/{service}` was one bare map
 # `/system/services?include=deployment` asks Kubernetes about every service: ~1.3 s for 12.
 DEPLOYMENT_LOOKUP_S = 0.11
@@ -72,6 +91,10 @@ def _since(*version: int) -> Availability:
 
 def _v4_only(sim: OscarSimulator) -> bool:
     return sim.api == "v4"
+
+
+def _kueue(sim: OscarSimulator) -> bool:
+    return sim.api == "v4" and sim.kueue
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -110,10 +133,20 @@ class OscarSimulator(Simulator):
         jobs_page_size: int = 70,
         latency_ms: float = 0.0,
         seed: int = 0,
+        kueue: bool = True,
+        buckets: bool = True,
+        profile: str | None = None,
     ):
+        """`profile` (see PROFILES) overrides api, version, kueue, services and buckets."""
+        if profile is not None:
+            chosen = PROFILES[profile]
+            api, version = chosen["api"], chosen.get("version", version)
+            kueue, buckets = chosen.get("kueue", kueue), chosen.get("buckets", buckets)
+            services = chosen.get("services", services)
         super().__init__(host, port, latency_ms)
         self.seed = seed
         self.jobs_page_size = jobs_page_size
+        self.kueue = kueue  # KUEUE_ENABLE and VOLUME_ENABLE (v4 only)
         self._set_api(api, version)
         self.anchor = day_anchor()
         self._clock = self.anchor  # logical time of mutations: deterministic, after all seed jobs
@@ -122,7 +155,7 @@ class OscarSimulator(Simulator):
         self._page_tokens: dict[str, tuple[str, str]] = {}  # token -> (service, last job name)
         self._retired_secrets: set[str] = set()
         self._create_identities()
-        self._create_cluster(services, jobs_per_service)
+        self._create_cluster(services, jobs_per_service, buckets)
         self._register_routes()
 
     def _create_identities(self) -> None:
@@ -137,7 +170,7 @@ class OscarSimulator(Simulator):
         self.refresh_token = self._issuer.refresh_token
         self.bearer_token = self._issuer.issue()
 
-    def _create_cluster(self, services: int, jobs_per_service: int) -> None:
+    def _create_cluster(self, services: int, jobs_per_service: int, buckets: bool) -> None:
         self.minio = make_minio_provider(self.seed)
         self.nodes = make_nodes(self.seed)
         self.git_commit = hex_token(rng_for(self.seed, "commit"), 20)
@@ -146,7 +179,7 @@ class OscarSimulator(Simulator):
         self._next_service_index = 0
         for _ in range(services):
             self._create_service(jobs_per_service)
-        self._standalone_buckets = make_standalone_buckets(self.seed, self.users)
+        self._standalone_buckets = make_standalone_buckets(self.seed, self.users) if buckets else []
         self._volumes = make_volumes(self.seed, self.users, list(self._services))
 
     # -- api version ---------------------------------------------------------------------------
@@ -182,9 +215,9 @@ class OscarSimulator(Simulator):
             ("/system/metrics", self._metrics_summary, _v4_only),
             ("/system/metrics/breakdown", self._metrics_breakdown, _v4_only),
             ("/system/metrics/{service}", self._per_service(self._service_metrics), _v4_only),
-            ("/system/volumes", self._list_volumes, _v4_only),
-            ("/system/quotas/user", self._own_quota, _v4_only),
-            ("/system/quotas/user/{user_id}", self._user_quota, _v4_only),
+            ("/system/volumes", self._list_volumes, _kueue),
+            ("/system/quotas/user", self._own_quota, _kueue),
+            ("/system/quotas/user/{user_id}", self._user_quota, _kueue),
             ("/system/federation/{service}", self._per_service(self._federation), _v4_only),
         ]
         for template, handler, available in system:
@@ -286,22 +319,31 @@ class OscarSimulator(Simulator):
         return Response(200, shapes.cluster_config(self.minio, list(VOS), gpu))
 
     def _status(self, request: Request, caller: Caller) -> Response:
-        body = shapes.cluster_status(
-            self.nodes, self._jobs, len(self._all_buckets()), list(VOS), self.anchor
-        )
+        if self.api == "v3":
+            body = shapes.cluster_status_v3(
+                self.nodes, self._jobs, self._all_buckets(), list(VOS), self.anchor
+            )
+        else:
+            body = shapes.cluster_status(
+                self.nodes, self._jobs, len(self._all_buckets()), list(VOS), self.anchor
+            )
         return Response(200, body)
 
     def _buckets(self, request: Request, caller: Caller) -> Response:
-        buckets = [b for b in self._all_buckets() if shapes.may_see(b, caller.uid)]
-        return Response(200, buckets)
+        buckets = [
+            shapes.render_bucket(b, self.version_tuple)
+            for b in self._all_buckets()
+            if shapes.may_see(b, caller.uid)
+        ]
+        return Response(200, buckets if buckets else b"null")  # Go's nil slice
 
     def _list_volumes(self, request: Request, caller: Caller) -> Response:
         mine = [v for v in self._volumes if caller.uid in (None, v["owner_user"])]
         return Response(200, mine)
 
     def _own_quota(self, request: Request, caller: Caller) -> Response:
-        if caller.uid is None:  # the basic-auth admin has no Kueue queue of its own
-            return Response(200, {"user_id": ADMIN_OWNER})
+        if caller.uid is None:  # Basic auth carries no user id (auth.GetUIDFromContext)
+            return text(401, NO_USER_ID)
         return Response(200, shapes.user_quota(caller.uid, self._services.values(), self._jobs))
 
     def _user_quota(self, request: Request, caller: Caller) -> Response:
@@ -555,6 +597,11 @@ class OscarSimulator(Simulator):
         """(service, job name) of every job currently on the server."""
         with self._lock:
             return {(service, name) for service, jobs in self._jobs.items() for name in jobs}
+
+    def expected_buckets(self) -> set[str]:
+        """Names of the buckets basic auth lists, whatever field the version sends them in."""
+        with self._lock:
+            return {bucket["bucket_name"] for bucket in self._all_buckets()}
 
     def services_snapshot(self) -> list[dict[str, Any]]:
         """The current service definitions exactly as basic auth would list them."""

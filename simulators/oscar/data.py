@@ -291,7 +291,7 @@ def make_service(seed: int, index: int, users: list[str], minio: dict[str, Any])
     clusters, members = _delegation(rng, index, name)
     output_provider = rng.choice(provider_ids)
     isolation = rng.choice(("SERVICE", "SERVICE", "USER"))
-    return {
+    record = {
         "name": name,
         "cluster_id": "oscar-cluster",
         "memory": rng.choice(MEMORY_SIZES),
@@ -329,6 +329,20 @@ def make_service(seed: int, index: int, users: list[str], minio: dict[str, Any])
         "topology": "tree" if members else "none",
         "members": members,
     }
+    if index % 3 == 1:
+        _keys_named_like_credentials(record, rng)
+    return record
+
+
+def _keys_named_like_credentials(record: dict[str, Any], rng: random.Random) -> None:
+    """User-chosen keys that happen to be called like credentials, on every third service:
+    a label `token`, an annotation `headers`, a variable `login`, and a secret named
+    `refresh_token` (the name OSCAR's federation gives worker services' secrets). The names
+    are data to keep; only the secret's value is a credential."""
+    record["labels"]["token"] = "ci-pipeline"
+    record["annotations"] = {**(record["annotations"] or {}), "headers": "x-request-id"}
+    record["environment"]["variables"]["login"] = "guest"
+    record["environment"]["secrets"]["refresh_token"] = "rt-" + random_text(rng, 40)
 
 
 def make_standalone_buckets(seed: int, users: list[str]) -> list[dict[str, Any]]:

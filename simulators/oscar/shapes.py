@@ -25,6 +25,8 @@ Jobs = Mapping[str, Mapping[str, Job]]  # service -> job name -> job record
 # Api-neutral record keys that each API version renders differently.
 _NEUTRAL_KEYS = ("expose", "delegation", "topology", "members")
 SERVICES_NAMESPACE = "oscar-svc"
+BUCKET_NAME_SINCE = (3, 6, 4)
+POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 
 
 # -- services --------------------------------------------------------------------------------
@@ -205,6 +207,86 @@ def cluster_status(
     }
 
 
+def cluster_status_v3(
+    nodes: list[Mapping[str, Any]],
+    jobs: Jobs,
+    buckets: list[Mapping[str, Any]],
+    oidc_groups: list[str],
+    anchor: datetime,
+) -> dict[str, Any]:
+    """`/system/status` of OSCAR v3.x (grycap/oscar pkg/handlers/status.go, `GeneralInfo`):
+    camelCase totals, per-node figures as strings in `detail`, `OSCAR` and `MinIO` sections.
+
+    The v3 handler skips the first node Kubernetes lists (`if id > 0`: the front end), so
+    `nodes`, the workers, are the nodes after it; both versions report the same workers."""
+    free_cpu = [n["cpu_capacity"] - n["cpu_usage"] for n in nodes]
+    free_memory = [n["memory_capacity"] - n["memory_usage"] for n in nodes]
+    states = Counter(job["status"] for by_name in jobs.values() for job in by_name.values())
+    gpus = sum(n["gpu"] for n in nodes)
+    return {
+        "numberNodes": len(nodes),
+        "cpuFreeTotal": sum(free_cpu),
+        "cpuMaxFree": max(free_cpu),
+        "memoryFreeTotal": sum(free_memory),
+        "memoryMaxFree": max(free_memory),
+        "hasGPU": gpus > 0,
+        "gpusTotal": gpus,
+        "detail": [_node_info_v3(node) for node in nodes],
+        "OSCAR": {
+            "deploymentName": "oscar",
+            "deploymentReady": True,
+            "deploymentInfo": {
+                "replicas": 1,
+                "readyReplicas": 1,
+                "availableReplicas": 1,
+                "unavailableReplicas": 0,
+                "strategy": "RollingUpdate",
+                "labels": {"app": "oscar"},
+                "creationTimestamp": rfc3339(anchor.replace(month=1, day=1)),
+            },
+            "jobsCount": {
+                "active": states["Running"] + states["Pending"],
+                "succeeded": states["Succeeded"],
+                "failed": states["Failed"],
+            },
+            "podsInfo": {
+                "pods": [],
+                "total": sum(states.values()),
+                "states": {s: states[s] for s in POD_PHASES},
+            },
+            "OIDC": {"enabled": True, "issuers": [EGI_ISSUER], "groups": list(oidc_groups)},
+        },
+        "MinIO": {
+            "buckets": [
+                {
+                    "name": bucket["bucket_name"],
+                    "policy_type": bucket["visibility"],
+                    "policy_json": "",
+                    "owner": bucket["owner"],
+                    "size": 0,
+                    # the same object count v4 reports: two objects per job, in service buckets
+                    "num_objects": 2 * len(jobs.get(bucket["bucket_name"], {})),
+                }
+                for bucket in buckets
+            ]
+        },
+    }
+
+
+def _node_info_v3(node: Mapping[str, Any]) -> dict[str, Any]:
+    conditions = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+    return {
+        "nodeName": node["name"],
+        "cpuCapacity": str(node["cpu_capacity"]),
+        "cpuUsage": str(node["cpu_usage"]),
+        "cpuPercentage": f"{100 * node['cpu_usage'] / node['cpu_capacity']:.2f}",
+        "memoryCapacity": str(node["memory_capacity"]),
+        "memoryUsage": str(node["memory_usage"]),
+        "memoryPercentage": f"{100 * node['memory_usage'] / node['memory_capacity']:.2f}",
+        "conditions": [{"type": c, "status": str(c == "Ready")} for c in conditions],
+    }
+
+
 def _node_detail(node: Mapping[str, Any]) -> dict[str, Any]:
     conditions = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
     return {
@@ -216,6 +298,15 @@ def _node_detail(node: Mapping[str, Any]) -> dict[str, Any]:
         "status": "Ready",
         "conditions": [{"type": c, "status": c == "Ready"} for c in conditions],
     }
+
+
+def render_bucket(bucket: Mapping[str, Any], version: tuple[int, ...]) -> dict[str, Any]:
+    """A `/system/buckets` item: the name is `bucket_path` before v3.6.4 (pkg/utils/minio.go
+    `MinIOBucket.BucketPath`; the v3 status handler still builds `MinIOBucket{BucketPath:
+    ...}`), `bucket_name` from v3.6.4 on."""
+    if version >= BUCKET_NAME_SINCE:
+        return dict(bucket)
+    return {"bucket_path" if k == "bucket_name" else k: v for k, v in bucket.items()}
 
 
 def service_buckets(record: Mapping[str, Any]) -> dict[str, Any]:

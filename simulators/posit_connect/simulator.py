@@ -118,14 +118,19 @@ class PositConnectSimulator(Simulator):
         latency_ms: float = 0.0,
         seed: int = 0,
         generated_at_us: int | None = None,
+        address: str | None = None,
     ):
         """`generated_at_us` (epoch microseconds, default now) is the moment the generated
-        history ends: two simulators with the same seed and moment serve the same rows."""
+        history ends: two simulators with the same seed and moment serve the same rows.
+        `address` is Connect's `Server.Address` setting, the public URL its content and
+        dashboard links are built on, whatever address the API is reached at (default: the
+        simulator's own URL)."""
         super().__init__(host, port, latency_ms)
         # Guards the data; the base's `_lock` guards counters, so a slow content
         # serialisation never stalls requests that only need to be counted.
         self._data_lock = threading.RLock()
         self.seed = seed
+        self.address = address
         self.version = version
         sizes = Sizes(
             content, users, groups, visits, shiny_sessions, audit_logs,
@@ -242,7 +247,7 @@ class PositConnectSimulator(Simulator):
     def start(self) -> PositConnectSimulator:
         super().start()
         with self._data_lock:
-            self.data.set_server_url(self.url)  # the port is known only now
+            self.data.set_server_url(self.address or self.url)  # the port is known only now
             self._content_json.clear()
         return self
 

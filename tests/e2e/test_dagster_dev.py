@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -93,19 +94,28 @@ def dagster_dev(posit_sim, isolated_env: Path) -> Iterator[tuple[GraphQL, Path]]
         "DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}",
     }
     log = isolated_env / "dagster_dev.log"
+    command = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
+    graphql = GraphQL(f"http://127.0.0.1:{port}/graphql")
+    with running(command, env, log):
+        wait_for("the code location", lambda: location_loaded(graphql), STARTUP_SECONDS, log)
+        yield graphql, log
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+    """`command` from the repo root in its own process group (a webserver's code server and
+    daemon with it), its output in `log`; stopped, group and all, on leaving."""
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)],
+            command,
             cwd=REPO_ROOT,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: webserver, daemon, code server
+            start_new_session=True,
         )
-    graphql = GraphQL(f"http://127.0.0.1:{port}/graphql")
     try:
-        wait_for("the code location", lambda: location_loaded(graphql), STARTUP_SECONDS, log)
-        yield graphql, log
+        yield
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -115,7 +125,7 @@ def dagster_dev(posit_sim, isolated_env: Path) -> Iterator[tuple[GraphQL, Path]]
             process.wait(timeout=10)
 
 
-def location_loaded(graphql: GraphQL) -> bool:
+def location_loaded(graphql: GraphQL, name: str = LOCATION) -> bool:
     try:
         data = graphql(
             """{ workspaceOrError { ... on Workspace { locationEntries {
@@ -125,7 +135,7 @@ def location_loaded(graphql: GraphQL) -> bool:
     except requests.RequestException:
         return False  # the webserver is not up yet
     entries = data["workspaceOrError"]["locationEntries"]
-    location = next((e for e in entries if e["name"] == LOCATION), None)
+    location = next((e for e in entries if e["name"] == name), None)
     if location and location["locationOrLoadError"]["__typename"] == "PythonError":
         raise AssertionError(location["locationOrLoadError"]["message"])
     return bool(location) and location["loadStatus"] == "LOADED"

@@ -83,6 +83,25 @@ def test_a_wrong_password_is_one_clear_error_without_a_retry_storm(oscar_sim, mo
     assert oscar_sim.stats()["requests"]["total"] == 1  # the first request, not retried
 
 
+def test_a_route_refusing_credentials_accepted_elsewhere_fails_its_table_alone(
+    oscar_sim, monkeypatch
+):
+    """A 401 on one route is that route's business when the same credentials open the
+    others: the table fails naming what the server said, everything else loads."""
+    oscar_sim.add_fault(kind="status", status=401, route="^/system/buckets$")
+
+    result = materialize_api(OSCAR)
+
+    assert not result.success
+    assert materialized_tables(result) == set(OSCAR.catalog) - {"buckets"}
+    message = failure_message(result)
+    assert "buckets: GET" in message and "answered HTTP 401" in message
+    assert "although the same credentials were accepted on /system/" in message
+    assert oscar_sim.password not in message
+    buckets = [t for _, _, t, _ in oscar_sim.request_times if t == "/system/buckets"]
+    assert len(buckets) == 1  # refused once, not asked again
+
+
 def test_an_expired_bearer_token_says_how_to_renew_it(oscar_sim, monkeypatch):
     use_token_auth(monkeypatch, bearer_token=oscar_sim.bearer_token)
     oscar_sim.mutate("expire_bearer_tokens", {})

@@ -1,7 +1,9 @@
 """Every secret the OSCAR API hands out (service tokens, storage credentials, remote cluster
-accounts, replica headers, secret environment values, MinIO keys) and every credential of the
-pipeline (password, refresh and access tokens) is used or dropped, never stored: not in the
-DuckDB file, the dlt pipeline's files and state, nor Dagster's event log."""
+accounts, replica and federation member headers, secret environment values, MinIO keys) and
+every credential of the pipeline (password, refresh and access tokens) is used or dropped,
+never stored: not in the DuckDB file, dlt's state and working dir, nor Dagster's logs and event
+log. What is not a credential stays: the names of secrets and headers, and user-chosen keys
+that are merely called `token`, `headers`, `login` or `refresh_token`."""
 
 from __future__ import annotations
 
@@ -9,12 +11,19 @@ import os
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from assets.oscar.redact import CREDENTIAL_KEYS, redact
+from assets.oscar.redact import redact
 from assets.registry import OSCAR
-from tests.conftest import duckdb_file
+from simulators.oscar import OscarSimulator
+from tests.conftest import duckdb_file, query
 from tests.helpers import files_containing, materialize_api
-from tests.oscar.support import use_refresh
+from tests.oscar.support import get, members, use_refresh
+
+# Columns a credential would have become had it been kept.
+CREDENTIAL_COLUMNS = {"token", "minio_provider__access_key", "minio_provider__secret_key"}
+# Keys users chose (see simulators.oscar.data._keys_named_like_credentials), still stored.
+USER_KEYS = {("label", "token"), ("annotation", "headers"), ("variable", "login")}
 
 
 def database_dump() -> str:
@@ -59,17 +68,36 @@ def test_no_secret_lands_anywhere_after_basic_and_refresh_token_runs(
     for root in (duckdb_file(OSCAR).parent, Path(os.environ["DLT_DATA_DIR"])):
         assert files_containing(root, secrets) == []
     assert files_containing(isolated_env / "dagster_home", secrets) == []
-    credential_columns = {
-        name for name in column_names() if name.rsplit("__", 1)[-1] in CREDENTIAL_KEYS
+    assert CREDENTIAL_COLUMNS & column_names() == set()
+    # what is not a credential stays: user keys named like one, the names of secrets and of
+    # the headers replicas and federation members send
+    attributes = set(query(OSCAR, "SELECT kind, name FROM attributes"))
+    assert USER_KEYS | {("secret", "refresh_token")} <= attributes
+    header_names = {
+        n for s in oscar_sim.services_snapshot() for m in members(s) for n in m["headers"]
     }
-    assert credential_columns == set()
+    assert header_names and all(f'"{name}"' in dump for name in header_names)
 
 
-def test_redaction_drops_every_secret_of_a_service_and_keeps_secret_names(oscar_sim):
-    for service in oscar_sim.services_snapshot():
+@pytest.mark.parametrize("api", ["v3", "v4"])
+def test_redaction_removes_every_credential_value_and_keeps_every_name(api):
+    with OscarSimulator(services=6, jobs_per_service=0, api=api) as sim:
+        services, secrets = sim.services_snapshot(), sim.secrets()
+        config = redact(get(sim, "/system/config"))
+    for service in services:
         clean = redact(service)
         text = str(clean)
-        assert [s[:6] for s in oscar_sim.secrets() if s in text] == []
+        assert [s[:6] for s in secrets if s in text] == []
+        assert "token" not in clean and clean["name"] == service["name"]
         assert clean["environment"]["secrets"] == dict.fromkeys(service["environment"]["secrets"])
-        assert clean["name"] == service["name"] and "token" not in clean
+        assert clean["labels"] == service["labels"]  # a label named token is the user's
+        assert clean["annotations"] == service["annotations"]
+        assert clean["environment"]["variables"] == service["environment"]["variables"]
+        assert [list(m["headers"]) for m in members(clean)] == [
+            list(m["headers"]) for m in members(service)
+        ]
+        for kind, by_id in clean["storage_providers"].items():
+            assert by_id.keys() == service["storage_providers"][kind].keys()
     assert service["token"]  # the input is left as it was
+    assert {"access_key", "secret_key"} & config["minio_provider"].keys() == set()
+    assert config["minio_provider"]["endpoint"]

@@ -94,6 +94,9 @@ def test_ids_are_strings_and_times_are_utc_timestamps(posit_sim):
     )
     assert content_types["bundle_id"] == "VARCHAR"
     assert content_types["last_deployed_time"] == "TIMESTAMP WITH TIME ZONE"
+    # null on real servers until an admin sets them: typed, so the columns always exist
+    assert content_types["default_r_environment_management"] == "BOOLEAN"
+    assert content_types["default_py_environment_management"] == "BOOLEAN"
 
 
 def test_a_publisher_key_fails_only_the_admin_tables_and_says_which_role(posit_sim, monkeypatch):
@@ -135,14 +138,17 @@ def test_an_item_deleted_between_list_and_detail_is_skipped_not_fatal(posit_sim)
     assert current_count(POSIT_CONNECT, "content_item") == len(posit_sim.data.content) - 1
 
 
-def test_another_server_is_refused_and_nothing_loaded_is_lost(posit_sim, monkeypatch):
-    """The demo's simulator first, then a real server into the same file: the new server's
-    history would be skipped (the cursors are the old server's), so the run refuses."""
+def test_a_real_server_after_the_demo_is_refused_and_nothing_loaded_is_lost(posit_sim, monkeypatch):
+    """The demo's simulator (the server `demo`) first, then a real server into the same file:
+    the new server's history would be skipped (the cursors are the demo's), so the run refuses
+    with the advice to start afresh."""
     from simulators.posit_connect import PositConnectSimulator
 
+    monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__SERVER_NAME", "demo")
     assert materialize_api(POSIT_CONNECT).success
     before = {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY}
 
+    monkeypatch.delenv("SOURCES__POSIT_CONNECT_SOURCE__SERVER_NAME")
     with PositConnectSimulator(content=5, seed=7) as other:
         monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", other.url)
         monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", other.api_key)
@@ -152,6 +158,29 @@ def test_another_server_is_refused_and_nothing_loaded_is_lost(posit_sim, monkeyp
     message = " ".join(
         e.step_failure_data.error.message for e in result.all_events if e.is_step_failure
     )
-    assert f"were loaded from {posit_sim.url}/__api__" in message
+    assert f"were loaded from server 'demo' at {posit_sim.url}/__api__" in message
+    assert f"configured for server 'default' at {other.url}/__api__" in message
     assert "another DUCKDB_DIR" in message
+    assert {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY} == before
+
+
+def test_a_server_that_moved_keeps_loading_into_its_tables_with_their_history(
+    posit_sim, monkeypatch, caplog
+):
+    """The same server reached at another address (a new host name here): the run says so
+    once and loads into the same tables; nothing changed on the server, so nothing is added."""
+    assert materialize_api(POSIT_CONNECT).success
+    before = {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY}
+    moved = posit_sim.url.replace("127.0.0.1", "localhost")
+    monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", moved)
+
+    with caplog.at_level("WARNING", logger="connect_oscar.progress"):
+        assert materialize_api(POSIT_CONNECT).success
+        assert materialize_api(POSIT_CONNECT).success  # the new address is remembered
+
+    said = [r.getMessage() for r in caplog.records if "moved" in r.getMessage()]
+    assert said == [
+        f"Posit Connect server 'default' moved from {posit_sim.url}/__api__ to {moved}/__api__: "
+        "loading into the same tables, history kept"
+    ]
     assert {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY} == before

@@ -15,6 +15,7 @@ import pytest
 from dagster import DagsterInstance
 
 from tests.helpers import files_containing
+from tests.orchestration.test_sensors import webhook  # noqa: F401 - an endpoint that collects posts
 
 # Small enough for a run of about a second, big enough for several requests per table.
 POSIT_SIZES = {"content": 40, "users": 25, "visits": 300, "audit_logs": 120}

@@ -56,9 +56,9 @@ def test_rejected_credentials_fail_their_api_alone_with_one_clear_error(
 
 
 def test_a_key_revoked_mid_run_stops_the_per_item_requests(simulators, instance, monkeypatch):
-    """The list works, then every per-item request is refused (a key revoked meanwhile):
-    the run fails naming the key's setting, and stops asking: at most the requests already
-    in flight (max_concurrency per table), not one per remaining item."""
+    """The list works, then every per-item request is refused while the list still accepts
+    the key: those tables fail naming the key's setting, and stop asking: at most the
+    requests already in flight (max_concurrency per table), not one per remaining item."""
     from simulators.posit_connect import PositConnectSimulator
 
     with PositConnectSimulator(content=400, users=5, visits=0, audit_logs=0) as sim:

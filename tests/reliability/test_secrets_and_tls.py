@@ -9,9 +9,13 @@ default, and `ca_bundle` trusts a private CA.
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from dagster import DagsterEventType, DagsterInstance, build_sensor_context, serialize_value
 
 from assets.registry import OSCAR, POSIT_CONNECT
+from orchestration.definitions import build_definitions
 from tests.helpers import files_containing
 from tests.oscar.support import assert_tables_match, use_refresh
 from tests.reliability.support import (
@@ -134,3 +138,95 @@ def test_no_secret_lands_anywhere_after_exchanges_refreshes_and_failures(
     configured = [wrong, "revoked-refresh-token-43"]
     assert files_containing(isolated_env, configured) == []
     # ... and the simulators' own secrets are scanned for by the suite's fixture
+
+
+def what_the_ui_shows(instance: DagsterInstance) -> dict[str, str]:
+    """The places of the UI a secret could surface in, as text: each run's config and tags,
+    and the metadata of every materialisation and check evaluation (the asset pages)."""
+    shown = {}
+    for dagster_run in instance.get_runs():
+        run_id = dagster_run.run_id
+        shown[f"run {run_id[:8]} config"] = json.dumps(dagster_run.run_config)
+        shown[f"run {run_id[:8]} tags"] = json.dumps(dagster_run.tags)
+        for event_type in (
+            DagsterEventType.ASSET_MATERIALIZATION,
+            DagsterEventType.ASSET_CHECK_EVALUATION,
+        ):
+            for record in instance.get_records_for_run(run_id, of_type=event_type).records:
+                data = record.event_log_entry.dagster_event.event_specific_data
+                place = f"run {run_id[:8]} {event_type.value} #{record.storage_id}"
+                shown[place] = serialize_value(data)
+    return shown
+
+
+def test_nothing_the_ui_shows_holds_a_secret(posit, oscar, instance, monkeypatch, webhook):
+    """Sensor cursors and skip reasons, the run a change sensor requests (its tags), a
+    backfill (its run config), every table's metadata and check results, and the failure
+    sensor's webhook message for runs that failed on a wrong key."""
+    url, received = webhook
+    monkeypatch.setenv("FAILURE_WEBHOOK_URL", url)
+    defs = build_definitions()
+    repository = defs.get_repository_def()
+    refresh_all = defs.resolve_job_def("refresh_all")
+    failure_sensor = repository.get_sensor_def("refresh_failure_sensor")
+    failure_cursor = failure_sensor.evaluate_tick(
+        build_sensor_context(instance=instance, definitions=defs)
+    ).cursor
+    ticks = {}
+    for name, sim, change in (
+        ("posit_connect_change_sensor", posit, "add_content"),
+        ("oscar_change_sensor", oscar, "add_service"),
+    ):
+        sensor = repository.get_sensor_def(name)
+        first = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+        sim.mutate(change, {"n": 1})
+        changed = sensor.evaluate_tick(
+            build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs)
+        )
+        ticks |= {f"{name} first tick": first.skip_message, f"{name} first cursor": first.cursor}
+        ticks[f"{name} cursor after the change"] = changed.cursor
+        (request,) = changed.run_requests
+        requested = refresh_all.execute_in_process(
+            instance=instance, tags=request.tags, asset_selection=request.asset_selection
+        )
+        assert requested.success
+    window = {"start_date": "2020-01-01", "end_date": "2099-12-31"}
+    backfill = refresh_all.execute_in_process(
+        instance=instance, run_config={"ops": {"posit_connect_tables": {"config": window}}}
+    )
+    assert backfill.success and backfill.get_asset_check_evaluations()
+
+    wrong = "wrong-key-that-must-not-be-shown-44"
+    monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", wrong)
+    monkeypatch.setenv("SOURCES__OSCAR_SOURCE__PASSWORD", wrong)
+    defs = build_definitions()
+    for name in ("posit_connect_change_sensor", "oscar_change_sensor"):
+        refused = (
+            defs.get_repository_def()
+            .get_sensor_def(name)
+            .evaluate_tick(
+                build_sensor_context(
+                    instance=instance, cursor=ticks[f"{name} first cursor"], definitions=defs
+                )
+            )
+        )
+        assert "SOURCES__" in refused.skip_message  # names the setting to change
+        ticks[f"{name} tick with a wrong key"] = refused.skip_message
+    assert (
+        not defs.resolve_job_def("refresh_all")
+        .execute_in_process(instance=instance, raise_on_error=False)
+        .success
+    )
+    failure_sensor.evaluate_tick(
+        build_sensor_context(instance=instance, cursor=failure_cursor, definitions=defs)
+    )
+    (message,) = [body["text"] for body in received]
+    assert "Assets not refreshed:" in message and "rejected the API key" in message
+
+    shown = {**what_the_ui_shows(instance), **ticks, "failure webhook message": message}
+    kinds = {place.split()[2] for place in shown if place.startswith("run ")}
+    assert {"config", "tags", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"} <= kinds
+    assert any("changed on" in text for place, text in shown.items() if place.endswith("tags"))
+    secrets = [*posit.secrets(), *oscar.secrets(), wrong, url]
+    found = [(place, s[:6]) for place, text in shown.items() for s in secrets if s in text]
+    assert found == []

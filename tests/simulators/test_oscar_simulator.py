@@ -395,3 +395,56 @@ def test_runs_standalone():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# -- version profiles: clusters as they are deployed ----------------------------------------
+@pytest.mark.parametrize("profile", ["v4-kueue", "fresh"])
+def test_the_quota_route_answers_basic_auth_401_in_plain_text_and_a_token_its_quota(profile):
+    with OscarSimulator(profile=profile, services=2, jobs_per_service=2) as sim:
+        basic = get(sim, "/system/quotas/user")
+        token = get(sim, "/system/quotas/user", auth=None, headers=bearer(sim.bearer_token))
+        services = get(sim, "/system/services")
+
+    assert services.status_code == 200  # the same Basic credentials are good elsewhere
+    assert basic.status_code == 401
+    assert basic.text == "missing user identificator: missing user identificator"
+    assert basic.headers["Content-Type"].startswith("text/plain")
+    assert token.status_code == 200 and token.json()["user_id"] == sim.bearer_uid
+
+
+def test_v4_without_kueue_and_volumes_has_neither_route():
+    with OscarSimulator(profile="v4-plain", services=2, jobs_per_service=2) as sim:
+        answers = [get(sim, path) for path in ("/system/quotas/user", "/system/volumes")]
+        breakdown = get(sim, "/system/metrics/breakdown", params={**WINDOW, "group_by": "user"})
+
+    assert [(a.status_code, a.text) for a in answers] == [(404, "404 page not found")] * 2
+    assert breakdown.status_code == 200
+
+
+def test_v3_6_3_names_buckets_bucket_path_and_reports_status_in_the_v3_shape():
+    with OscarSimulator(profile="v3.6.3", services=3, jobs_per_service=2) as sim:
+        buckets = get(sim, "/system/buckets").json()
+        status = get(sim, "/system/status").json()
+        jobs = get(sim, "/system/logs/cowsay").json()
+
+    assert buckets and all("bucket_path" in b and "bucket_name" not in b for b in buckets)
+    assert {b["bucket_path"] for b in buckets} == sim.expected_buckets()
+    assert "cluster" not in status
+    assert status["numberNodes"] == len(status["detail"]) == len(sim.nodes)
+    node = status["detail"][0]
+    assert node["cpuCapacity"] == str(sim.nodes[0]["cpu_capacity"])  # figures as strings
+    assert status["cpuFreeTotal"] == sum(n["cpu_capacity"] - n["cpu_usage"] for n in sim.nodes)
+    assert {"deploymentName", "jobsCount", "podsInfo", "OIDC"} <= status["OSCAR"].keys()
+    assert len(status["MinIO"]["buckets"]) == len(buckets)
+    assert "jobs" not in jobs and len(jobs) == 2  # the bare job map of servers before v3.6.4
+
+
+def test_a_fresh_cluster_lists_no_services_and_null_buckets():
+    with OscarSimulator(profile="fresh") as sim:
+        services = get(sim, "/system/services")
+        buckets = get(sim, "/system/buckets")
+        status = get(sim, "/system/status").json()
+
+    assert services.json() == []
+    assert buckets.status_code == 200 and buckets.text == "null"  # Go's nil slice
+    assert status["minio"]["buckets_count"] == 0 and status["oscar"]["jobs_count"] == 0
