@@ -26,7 +26,7 @@ from dlt.pipeline.pipeline import Pipeline
 from filelock import FileLock, Timeout
 
 from assets._http import ConfigurationError
-from assets.duckdb_files import publishing, working_path
+from assets.duckdb_files import WORKING_DIR_MODE, publishing, working_path
 from assets.registry import SourceInfo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,9 @@ def make_pipeline(info: SourceInfo, read_only: bool = False) -> Pipeline:
         published = duckdb_path(info)
         path = published if read_only else working_path(published)
         with suppress(OSError):  # a read-only DUCKDB_DIR fails the load, saying so, not here
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(
+                mode=0o755 if read_only else WORKING_DIR_MODE, parents=True, exist_ok=True
+            )
         destination = dlt.destinations.duckdb(
             credentials=DuckDbCredentials(
                 str(path), read_only=read_only, global_config=duckdb_settings()

@@ -34,6 +34,7 @@ import duckdb
 from assets._http import ConfigurationError, SourceError
 
 WORKING_DIR = ".loader"
+WORKING_DIR_MODE = 0o700  # the loader's alone: nobody else can open, let alone lock, its file
 LOCK_TIMEOUT_SETTING = "DUCKDB_LOCK_TIMEOUT_SECONDS"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 300.0
 LOCK_POLL_SECONDS = 0.5
@@ -103,7 +104,7 @@ def publishing(
     succeeded. Call it holding the API's load lock (`exclusive_load`)."""
     working = working_path(published)
     try:
-        working.parent.mkdir(parents=True, exist_ok=True)
+        working.parent.mkdir(mode=WORKING_DIR_MODE, parents=True, exist_ok=True)
         if not working.exists() and published.exists():
             log.info("%s: copying %s to the loader's working file %s", label, published, working)
             _copy_database(published, working)
