@@ -28,8 +28,9 @@ def _bin(env: Path, name: str) -> str:
     return str(env / ("Scripts" if os.name == "nt" else "bin") / name)
 
 
-def run(*command: str, env: dict[str, str] | None = None) -> None:
-    print("+", " ".join(command), flush=True)
+def run(*command: str, env: dict[str, str] | None = None, echo: bool = True) -> None:
+    if echo:
+        print("+", " ".join(command), flush=True)
     completed = subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})})
     if completed.returncode:
         sys.exit(completed.returncode)
@@ -41,12 +42,18 @@ def setup(*groups: str) -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before the venv exists
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
     uv = _bin(TOOLS, "uv")
+    fresh = not VENV.exists()
+    if fresh:
+        print("Setting up .venv from uv.lock (once; about a minute)...", flush=True)
     if not Path(uv).exists():
         venv.create(TOOLS, with_pip=True)
-        run(_bin(TOOLS, "python"), "-m", "pip", "install", "-q", f"uv=={UV_VERSION}")
+        pip = (_bin(TOOLS, "python"), "-m", "pip", "install", "-qq", "--disable-pip-version-check")
+        run(*pip, f"uv=={UV_VERSION}", echo=False)
+    # --quiet: errors only, not uv's list of every package installed
     run(
         uv,
         "sync",
+        "--quiet",
         "--frozen",
         "--inexact",
         # Compiled once here, as nothing else may: where PYTHONDONTWRITEBYTECODE is set (CI,
@@ -56,6 +63,10 @@ def setup(*groups: str) -> None:
         "--python",
         sys.executable,
         env={"UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": str(VENV)},
+        echo=False,
+    )
+    print(
+        f".venv {'created' if fresh else 'up to date'} (uv.lock, Python {sys.version.split()[0]})"
     )
 
 

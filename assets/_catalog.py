@@ -138,6 +138,8 @@ class Endpoint:
     # table is then a warning, not an error)
     unique_key: tuple[str, ...] = ()
     may_be_empty: bool = False
+    # the environment variable without which the table cannot have rows (its check passes)
+    empty_unless: str = ""
 
     @property
     def columns(self) -> dict[str, dict[str, Any]]:
@@ -255,10 +257,6 @@ def _canonical_fast(row: dict[str, Any]) -> bytes | None:
     if not canonical.isascii() or b"\x7f" in canonical:
         return None
     return canonical
-
-
-def now_utc() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 class EndpointFailures:
@@ -752,6 +750,7 @@ def _snapshot_rows(api: Any, endpoint: Endpoint, *_: Any) -> Callable[[], Iterat
     def rows() -> Iterator[list[dict[str, Any]]]:
         current = api.rows(endpoint.table)
         if unchanged_since_last_load(endpoint, current):
+            progress_log.info("%s: unchanged since the last load, nothing written", endpoint.table)
             return
         for start in range(0, len(current), 5000):
             yield coerce_rows(endpoint, map(dict, current[start : start + 5000]))
@@ -834,7 +833,10 @@ def _fanout_rows(
             max_concurrency,
             progress,
         )
-        progress.done()
+        progress.done(
+            f"none of the {len(parents):,} {endpoint.parent} rows is new or changed since the "
+            "last load"
+        )
 
     return rows
 
@@ -893,7 +895,8 @@ def _event_rows(
         # later page is older still; stop requesting instead of leaving it to dlt, which sees
         # the rows only after they are batched (assets._arrow).
         oldest_wanted = since.last_value if endpoint.descending else None
-        for page in api.pages(endpoint, params=params):
+        since_text = f"nothing new since {rfc3339(since.last_value)}" if since.last_value else None
+        for page in api.pages(endpoint, params=params, nothing_new=since_text or "no events yet"):
             batch = coerce_rows(endpoint, page)
             yield batch
             if oldest_wanted is not None and _reaches_before(batch, endpoint.cursor, oldest_wanted):

@@ -369,8 +369,16 @@ def parse_json(body: bytes) -> Any:
             return json.loads(body)
 
 
+def plural(count: int, word: str) -> str:
+    """`1 request`, `12 requests`: run logs read as sentences."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
 class Progress:
-    """Logs rows and pages so far at most every few seconds, and a summary at the end."""
+    """Logs rows and pages so far at most every few seconds, and a summary at the end.
+
+    The summary's record carries `progress_summary` (table, rows, requests, seconds), so the
+    orchestration layer can put each table's request count in its materialisation."""
 
     def __init__(self, table: str):
         self.table = table
@@ -385,18 +393,28 @@ class Progress:
         now = time.monotonic()
         if now - self._last >= PROGRESS_EVERY_SECONDS:
             self._last = now
-            progress_log.info("%s: %d rows, %d requests so far", self.table, self.rows, self.pages)
+            progress_log.info(
+                "%s: %s, %s so far",
+                self.table,
+                plural(self.rows, "row"),
+                plural(self.pages, "request"),
+            )
 
-    def done(self) -> None:
+    def done(self, nothing_new: str = "nothing new") -> None:
+        """The table's summary line; `nothing_new` says what no rows means for this table."""
         seconds = time.monotonic() - self._started
-        extra = f", {self.skipped} skipped (gone meanwhile)" if self.skipped else ""
+        requests = plural(self.pages, "request")
+        if self.rows:
+            summary = f"{plural(self.rows, 'row')} from {requests} in {seconds:.1f} s"
+        else:
+            summary = f"{nothing_new} ({requests}, {seconds:.1f} s)"
+        if self.skipped:
+            summary += f", {self.skipped:,} skipped (gone meanwhile)"
         progress_log.info(
-            "%s: %d rows from %d requests in %.1fs%s",
+            "%s: %s",
             self.table,
-            self.rows,
-            self.pages,
-            seconds,
-            extra,
+            summary,
+            extra={"progress_summary": (self.table, self.rows, self.pages, seconds)},
         )
 
 
@@ -575,6 +593,7 @@ class RestApi:
         path: str | None = None,
         params: dict[str, Any] | None = None,
         quiet: bool = False,
+        nothing_new: str = "nothing new",
     ) -> Iterator[list[Any]]:
         if self._rejected is not None:
             raise AuthenticationFailed(str(self._rejected))
@@ -621,7 +640,7 @@ class RestApi:
                 f"{self.server.setting} (another server, or the wrong port?)."
             ) from error
         if not quiet:
-            progress.done()
+            progress.done(nothing_new)
 
     def _still_accepted(self) -> bool:
         """After a 401: do the credentials still open the route they opened before? Only

@@ -17,14 +17,17 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import dlt
 from dlt.common.destination import Destination
 from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+from dlt.destinations.sql_client import SqlClientBase
 from dlt.pipeline.pipeline import Pipeline
 from filelock import FileLock, Timeout
 
+from assets._catalog import Endpoint
 from assets._http import ConfigurationError
 from assets.duckdb_files import WORKING_DIR_MODE, publishing, working_path
 from assets.registry import SourceInfo
@@ -223,15 +226,15 @@ def current_row_counts(info: SourceInfo, pipeline: Pipeline | None = None) -> di
     if pipeline is None and destination_name() == "duckdb" and not duckdb_path(info).exists():
         return dict.fromkeys(info.catalog)
     pipeline = pipeline or make_pipeline(info, read_only=True)
-    counts: dict[str, int | None] = {}
     with pipeline.sql_client() as client:
-        for endpoint in info.endpoints:
-            table = client.make_qualified_table_name(endpoint.table)
-            try:
-                rows = client.execute_sql(
-                    f"SELECT count(*) FROM {table} WHERE {endpoint.current_filter}"
-                )
-                counts[endpoint.table] = int(rows[0][0])
-            except Exception:  # the table does not exist (yet)
-                counts[endpoint.table] = None
-    return counts
+        return {endpoint.table: count_current_rows(client, endpoint) for endpoint in info.endpoints}
+
+
+def count_current_rows(client: SqlClientBase[Any], endpoint: Endpoint) -> int | None:
+    """The table's current rows through an open SQL client; None where it does not exist."""
+    table = client.make_qualified_table_name(endpoint.table)
+    try:
+        rows = client.execute_sql(f"SELECT count(*) FROM {table} WHERE {endpoint.current_filter}")
+    except Exception:  # the table does not exist (yet)
+        return None
+    return int(rows[0][0])

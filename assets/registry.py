@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dlt
@@ -15,7 +15,9 @@ from dlt.extract.source import DltSource
 from assets import oscar, posit_connect
 from assets._catalog import Endpoint
 from assets._http import DEFAULT_SERVER, ConfigurationError
+from assets.oscar import columns as oscar_columns
 from assets.oscar import settings as oscar_settings
+from assets.posit_connect import columns as posit_columns
 from assets.posit_connect import settings as posit_settings
 
 
@@ -50,6 +52,8 @@ class SourceInfo:
     # Which of the API's servers (README, Several servers): `default` is the one configured
     # in the API's own section, a named one has its own section, dataset and asset keys.
     server: str = DEFAULT_SERVER
+    # table -> column -> what the column holds, for the Dagster UI's column schemas
+    column_descriptions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def catalog(self) -> dict[str, Endpoint]:
@@ -191,6 +195,7 @@ POSIT_CONNECT = SourceInfo(
     section=posit_settings.SECTION,
     change_probe=ChangeProbe("content", posit_connect.content_versions),
     credential_args=("api_key",),
+    column_descriptions=posit_columns.COLUMN_DESCRIPTIONS,
 )
 
 OSCAR = SourceInfo(
@@ -204,6 +209,7 @@ OSCAR = SourceInfo(
     section=oscar_settings.SECTION,
     change_probe=ChangeProbe("services", oscar.service_versions),
     credential_args=("username", "password", "bearer_token", "refresh_token"),
+    column_descriptions=oscar_columns.COLUMN_DESCRIPTIONS,
 )
 
 SOURCES: tuple[SourceInfo, ...] = (POSIT_CONNECT, OSCAR)

@@ -16,6 +16,7 @@ location.
 """
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetKey,
     MetadataValue,
     multi_asset_check,
 )
@@ -51,9 +53,18 @@ DUPLICATE_SAMPLE = 5
 VARIANT_COLUMN = re.compile(r"^(?P<column>.+)__v_(?P<type>\w+)$")
 
 
+def current_rows_in_words(endpoint: Endpoint) -> str:
+    """Which rows a check looks at, as an admin would say it (`Endpoint.current_filter`)."""
+    if endpoint.mode == "fanout":
+        return "current rows (the newest version of each item not deleted on the server)"
+    if endpoint.write_disposition.get("strategy") == "scd2":
+        return "current rows (the newest version of each item still on the server)"
+    return "rows"
+
+
 def check_specs(info: SourceInfo, endpoint: Endpoint) -> list[AssetCheckSpec]:
     asset = table_key(info, endpoint.table)
-    current = f"current rows ({endpoint.current_filter})"
+    current = current_rows_in_words(endpoint)
     specs = []
     if endpoint.row_identity:
         identity = ", ".join(endpoint.row_identity)
@@ -65,12 +76,17 @@ def check_specs(info: SourceInfo, endpoint: Endpoint) -> list[AssetCheckSpec]:
                 KEY_IS_NOT_NULL, asset=asset, description=f"No {current} lack {identity}."
             ),
         ]
-    severity = "a warning: a server may have none" if endpoint.may_be_empty else "an error"
+    if endpoint.empty_unless:
+        empty = f"Without {endpoint.empty_unless} it has none, and that passes."
+    elif endpoint.may_be_empty:
+        empty = "None is a warning: a server may have none."
+    else:
+        empty = "None is an error."
     specs += [
         AssetCheckSpec(
             HAS_CURRENT_ROWS,
             asset=asset,
-            description=f"The table exists and has {current}; none is {severity}.",
+            description=f"The table exists and has {current}. {empty}",
         ),
         AssetCheckSpec(
             SCHEMA_UNCHANGED,
@@ -236,14 +252,7 @@ def table_results(
             metadata={"rows_without_key": state.null_keys},
         )
     if HAS_CURRENT_ROWS in wanted:
-        yield AssetCheckResult(
-            asset_key=asset,
-            check_name=HAS_CURRENT_ROWS,
-            passed=state.current_rows > 0,
-            severity=AssetCheckSeverity.WARN if endpoint.may_be_empty else AssetCheckSeverity.ERROR,
-            description=absent or f"{state.current_rows} current rows",
-            metadata={"current_rows": state.current_rows},
-        )
+        yield has_rows_result(asset, endpoint, state, absent)
     if SCHEMA_UNCHANGED in wanted and not state.exists:
         # dlt's schema may list the columns of a table it never created (no rows yet): no
         # column was removed, there is nothing to compare yet
@@ -255,6 +264,28 @@ def table_results(
         )
     elif SCHEMA_UNCHANGED in wanted:
         yield schema_result(context, AssetCheckKey(asset, SCHEMA_UNCHANGED), state)
+
+
+def has_rows_result(
+    asset: AssetKey, endpoint: Endpoint, state: TableState, absent: str | None
+) -> AssetCheckResult:
+    """Rows or not; a table that cannot have rows with this install's settings passes."""
+    rows = state.current_rows
+    expected_empty = (
+        not rows and endpoint.empty_unless and not os.environ.get(endpoint.empty_unless)
+    )
+    if expected_empty:
+        description = f"No rows, as expected: {endpoint.empty_unless} is not set on this install."
+    else:
+        description = absent or f"{rows:,} {current_rows_in_words(endpoint)}"
+    return AssetCheckResult(
+        asset_key=asset,
+        check_name=HAS_CURRENT_ROWS,
+        passed=rows > 0 or bool(expected_empty),
+        severity=AssetCheckSeverity.WARN if endpoint.may_be_empty else AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={"current_rows": rows},
+    )
 
 
 def schema_result(

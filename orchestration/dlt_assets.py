@@ -5,8 +5,10 @@ alone: the other tables of the run are loaded and reported as materialised first
 """
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from dagster import (
     AssetExecutionContext,
@@ -15,11 +17,13 @@ from dagster import (
     Config,
     Failure,
     Jitter,
+    MaterializeResult,
     MetadataValue,
     RetryPolicy,
     multi_asset,
 )
 from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
+from dlt.pipeline.pipeline import Pipeline
 from pydantic import Field
 
 from assets._catalog import EndpointFailures
@@ -35,6 +39,7 @@ from assets.all_servers import all_servers_dataset, refresh_all_servers_views
 from assets.destination_errors import causes
 from assets.destination_errors import explain as explain_destination_error
 from assets.destinations import (
+    count_current_rows,
     destination_name,
     exclusive_load,
     loader_file_format,
@@ -43,6 +48,12 @@ from assets.destinations import (
 )
 from assets.duckdb_files import DestinationBusy
 from assets.registry import SourceInfo
+from orchestration.materialization import (
+    admin_metadata,
+    history_changes,
+    summaries_by_table,
+    without_dlt_objects,
+)
 from orchestration.settings import OrchestrationSettings
 from orchestration.translator import CatalogTranslator
 
@@ -63,20 +74,27 @@ class _ToDagsterLog(logging.Handler):
     def __init__(self, context: AssetExecutionContext):
         super().__init__(logging.INFO)
         self.context = context
+        self.summaries: list[tuple[str, int, int, float]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.context.log.info(record.getMessage())
+        summary = getattr(record, "progress_summary", None)
+        if summary is not None:
+            self.summaries.append(summary)
 
 
 @contextmanager
-def progress_in_run_log(context: AssetExecutionContext) -> Iterator[None]:
-    """Rows and pages so far, from the sources' logger into Dagster's run log."""
+def progress_in_run_log(
+    context: AssetExecutionContext,
+) -> Iterator[list[tuple[str, int, int, float]]]:
+    """Rows and pages so far, from the sources' logger into Dagster's run log; yields the
+    tables' summaries (table, rows, requests, seconds) as they come."""
     handler = _ToDagsterLog(context)
     progress_log.addHandler(handler)
     previous = progress_log.level
     progress_log.setLevel(logging.INFO)
     try:
-        yield
+        yield handler.summaries
     finally:
         progress_log.removeHandler(handler)
         progress_log.setLevel(previous)
@@ -135,16 +153,49 @@ def source_error_in(error: BaseException) -> SourceError | None:
     return next((cause for cause in causes(error) if isinstance(cause, SourceError)), None)
 
 
+def with_admin_metadata(
+    info: SourceInfo,
+    pipeline: Pipeline,
+    results: list[MaterializeResult],
+    summaries: list[tuple[str, int, int, float]],
+    started: datetime,
+    load_seconds: float,
+) -> Iterator[MaterializeResult]:
+    """Each table's result with the metadata an admin reads (orchestration.materialization),
+    read from the destination in one connection."""
+    requests = summaries_by_table(summaries)
+    with pipeline.sql_client() as client:
+        for result in results:
+            endpoint = info.catalog[result.asset_key.path[-1]]
+            rows = count_current_rows(client, endpoint)
+            created = rows is not None  # a table nothing was ever loaded into does not exist
+            yield result._replace(
+                metadata=admin_metadata(
+                    result,
+                    current_rows=rows or 0,
+                    requests=requests.get(endpoint.table),
+                    load_seconds=load_seconds,
+                    changes=history_changes(client, endpoint, started) if created else None,
+                    descriptions=info.column_descriptions,
+                )
+            )
+
+
 def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> AssetsDefinition:
+    translator = CatalogTranslator(info, destination_name(), settings)
+
     # `@dlt_assets` is this multi_asset without a retry policy.
     @multi_asset(
         # Built without credentials: the real source is made at run time, so a missing or
         # wrong setting shows as a failed run with a clear message, not a broken code location.
-        specs=build_dlt_asset_specs(
-            dlt_source=info.offline_source(),
-            dlt_pipeline=make_pipeline(info),
-            dagster_dlt_translator=CatalogTranslator(info, destination_name(), settings),
-        ),
+        specs=[
+            without_dlt_objects(spec)
+            for spec in build_dlt_asset_specs(
+                dlt_source=info.offline_source(),
+                dlt_pipeline=make_pipeline(info),
+                dagster_dlt_translator=translator,
+            )
+        ],
         name=f"{info.slug}_tables",
         can_subset=True,
         pool=writer_pool(info),
@@ -157,27 +208,34 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             # the file lock queues loads that Dagster's pools cannot see (another instance,
             # the CLI without DAGSTER_HOME)
             with (
-                progress_in_run_log(context),
+                progress_in_run_log(context) as summaries,
                 exclusive_load(info, progress_log),
                 published_after_load(info, progress_log),
             ):
-                results = dlt.run(
-                    context,
-                    dlt_source=info.make_source(failures=failures, **backfill),
-                    dlt_pipeline=make_pipeline(info),
-                    loader_file_format=loader_file_format(),
-                )
-                for result in results:
+                pipeline = make_pipeline(info)
+                started, clock = datetime.now(UTC), time.monotonic()
+                results = [
+                    result
+                    for result in dlt.run(
+                        context,
+                        dlt_source=info.make_source(failures=failures, **backfill),
+                        dlt_pipeline=pipeline,
+                        dagster_dlt_translator=translator,
+                        loader_file_format=loader_file_format(),
+                    )
+                    if result.asset_key.path[-1] not in failures.by_table
+                ]
+                load_seconds = time.monotonic() - clock
+                for result in with_admin_metadata(
+                    info, pipeline, results, summaries, started, load_seconds
+                ):
                     table = result.asset_key.path[-1]
                     if table in failures.notes:  # loaded, with a part the server withheld
                         note = {"note": MetadataValue.text(failures.notes[table])}
-                        result = result._replace(metadata={**(result.metadata or {}), **note})
-                    if table not in failures.by_table:
-                        yield result
+                        result = result._replace(metadata={**result.metadata, **note})
+                    yield result
                 if destination_name() not in NO_VIEWS:
-                    views = refresh_all_servers_views(
-                        make_pipeline(info), info.configured_servers()
-                    )
+                    views = refresh_all_servers_views(pipeline, info.configured_servers())
                     context.log.info(
                         f"{all_servers_dataset(info)}: {len(views)} views over every server"
                     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -76,7 +77,9 @@ def build_change_sensor(info: SourceInfo, settings: OrchestrationSettings) -> Se
                 + info.in_own_terms(str(error)).removeprefix(f"{info.server_title}: ")
             )
         digest = row_key(versions)  # the canonical-JSON hash the event tables key rows by
-        cursor = json.dumps({"digest": digest, "rows": len(versions)})
+        items = f"{len(versions):,} {'item' if len(versions) == 1 else 'items'}"
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        cursor = json.dumps({"digest": digest, "rows": len(versions), "since": now})
         if context.cursor is None:
             return SensorResult(
                 skip_reason=SkipReason(
@@ -87,8 +90,11 @@ def build_change_sensor(info: SourceInfo, settings: OrchestrationSettings) -> Se
             )
         before = json.loads(context.cursor)
         if before["digest"] == digest:
+            # cursors written before "since" existed say nothing of when
+            since = f" since {before['since']}" if "since" in before else ""
             return SkipReason(
-                f"{probe.table} unchanged on {info.server_title} ({len(versions)} rows)."
+                f"No {probe.table} changed on {info.server_title}{since} ({items}): "
+                "nothing to refresh."
             )
         change = (
             f"{probe.table} changed on {info.server_title}: "

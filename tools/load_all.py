@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -24,8 +25,15 @@ from typing import Any
 
 import dlt
 
+from assets._catalog import Endpoint
 from assets._http import ConfigurationError
-from assets.destinations import REPO_ROOT, current_row_counts, destination_name, duckdb_dir
+from assets.destinations import (
+    REPO_ROOT,
+    current_row_counts,
+    destination_name,
+    duckdb_dir,
+    duckdb_path,
+)
 from assets.registry import SourceInfo, enabled_sources
 
 # The simulators are the server `demo` wherever they listen: a `load` while `dev` holds the
@@ -135,8 +143,30 @@ def print_row_counts(servers: list[SourceInfo]) -> None:
     print(f"\nCurrent rows per table in {destination_name()}:")
     for server in servers:
         for table, count in current_row_counts(server).items():
-            shown = "no rows yet" if count is None else f"{count:>8}"
-            print(f"  {server.label + '/' + table:<36} {shown}")
+            print(f"  {server.label + '/' + table:<36} {_shown(server.catalog[table], count)}")
+
+
+def _shown(endpoint: Endpoint, count: int | None) -> str:
+    if count:
+        return f"{count:>8,}"
+    if endpoint.empty_unless and not os.environ.get(endpoint.empty_unless):
+        return f"       0  (by design: needs {endpoint.empty_unless}, see its description)"
+    return "       0  (nothing on the server yet)" if count == 0 else "no rows yet"
+
+
+def print_next_steps(servers: list[SourceInfo], seconds: float, ui: str) -> None:
+    print(f"\nDone in {seconds:.0f} s. Next:")
+    print(f"  python3 tasks.py dev        # the Dagster UI on {ui}")
+    if destination_name() == "duckdb":  # one query to try, read-only beside any load
+        server = servers[0]
+        path = duckdb_path(server)
+        shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+        table = f"{server.dataset_name}.{server.endpoints[0].table}"
+        sql = f"SELECT * FROM {table} WHERE {server.endpoints[0].current_filter} LIMIT 5"
+        print(
+            '  .venv/bin/python -c "import duckdb; '
+            f"print(duckdb.connect('{shown}', read_only=True).sql('{sql}'))\""
+        )
 
 
 def main() -> int:
@@ -156,6 +186,7 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 2
 
+    started = time.monotonic()
     with ExitStack() as stack:
         env = dagster_env()
         for info, servers in apis:
@@ -172,7 +203,8 @@ def main() -> int:
         dagster = str(Path(sys.executable).with_name("dagster"))
         if args.dev:
             ui = ["-h", args.host, "-p", str(args.port)]
-            return subprocess.call([dagster, "dev", "-m", "orchestration.definitions", *ui])
+            # workspace.yaml names the code location (not the module's dotted path)
+            return subprocess.call([dagster, "dev", "-w", "workspace.yaml", *ui], cwd=REPO_ROOT)
         # At a terminal a failure is reported at once; schedules keep their retries.
         os.environ.setdefault("REFRESH_RETRIES", "0")
         command = [dagster, "asset", "materialize", "-m", "orchestration.definitions"]
@@ -184,9 +216,13 @@ def main() -> int:
             [*command, "--select", "*", "--config-json", quiet],
             env={**os.environ, "PYTHONWARNINGS": warnings},
         )
-        print_row_counts([server for _, servers in apis for server in servers])
+        loaded = [server for _, servers in apis for server in servers]
+        print_row_counts(loaded)
         if code:
             print("\nThe run failed. What to change:", *failure_summary(), sep="\n")
+        else:
+            ui = f"http://{args.host}:{args.port}"
+            print_next_steps(loaded, time.monotonic() - started, ui)
         return code
 
 

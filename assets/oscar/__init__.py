@@ -96,16 +96,19 @@ class OscarApi(RestApi):
         path: str | None = None,
         params: dict[str, Any] | None = None,
         quiet: bool = False,
+        nothing_new: str = "nothing new",
     ) -> Iterator[list[Any]]:
         """Every page, redacted before anyone else sees it."""
-        for page in super().pages(endpoint, path, params, quiet):
+        for page in super().pages(endpoint, path, params, quiet, nothing_new):
             yield [redact(row) for row in page]
 
     def optional_rows(self, table: str, params: dict[str, Any] | None = None) -> list[Any] | None:
         """An extra of newer servers, or None where it is missing, refused or failing (the
         reason logged and kept in `skipped`). Rejected credentials still fail the run."""
         try:
-            return [row for page in self.pages(self.catalog[table], params=params) for row in page]
+            # quiet: a helper list of `users`, not a table, gets no line of its own in the log
+            pages = self.pages(self.catalog[table], params=params, quiet=True)
+            return [row for page in pages for row in page]
         except AuthenticationFailed:
             raise
         except SourceError as error:

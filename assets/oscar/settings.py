@@ -51,8 +51,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=("name",),
         may_be_empty=True,
         description=(
-            "OSCAR services (GET /system/services; a bearer token sees only its user's own, "
-            "public and shared services): one row per service and version. input and output "
+            "Every service deployed on the cluster: its image, resources, owner, who may use it "
+            "and which buckets feed it. One row per service and version (GET /system/services; "
+            "a bearer token sees only its user's own, public and shared services). input and output "
             "are child tables services__input and services__output (one row per storage path: "
             "storage_provider, path; join _dlt_parent_id = services._dlt_id) so that which "
             "bucket feeds which service is a plain join. JSON columns, the same on v3 and v4 "
@@ -71,7 +72,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=("user_id",),
         may_be_empty=True,
         description=(
-            "People with access to the cluster, derived (OSCAR has no users route): every "
+            "Everyone who owns or may use a service on the cluster: one row per user, with "
+            "their services. Derived, as OSCAR has no users route: every "
             "service owner (an EGI Check-in uid, or cluster_admin for services created with "
             "Basic auth) and allowed user in /system/services; owner_of and allowed_on list "
             "their services (JSON). On v4 servers is_caller marks the identity this pipeline "
@@ -98,7 +100,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=("name",),
         may_be_empty=True,
         description=(
-            "Virtual organisations (EGI VOs), derived: the vo of each service in "
+            "Every virtual organisation (EGI VO) that has services on the cluster or may log "
+            "in to it: one row per VO, with its services. Derived: the vo of each service in "
             "/system/services (services lists them, JSON) and the groups allowed to log in "
             f"(/system/config oidc_groups: is_oidc_group). One row per VO. {CURRENT}"
         ),
@@ -111,7 +114,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         derive=derive_sites,
         key=("site_id",),
         description=(
-            "Where services run, derived: this cluster (kind this_cluster, named after "
+            "Every cluster or endpoint this cluster's services run on or hand work to: one row "
+            "per site. Derived: this cluster (kind this_cluster, named after "
             "/system/config name, with the version, Kubernetes version and architecture of "
             "/system/info) and every remote OSCAR cluster (kind oscar_cluster, from services' "
             "clusters, replicas and federation members) or plain endpoint (kind endpoint) "
@@ -128,8 +132,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=("service", "kind", "name"),
         may_be_empty=True,
         description=(
-            "Key-value attributes of each service, derived from /system/services: one row per "
-            "service, kind and name. kind label and annotation carry their value; kind "
+            "Every label, annotation, environment variable and secret name of every service: "
+            "one row per service, kind and name, derived from /system/services. kind label "
+            "and annotation carry their value; kind "
             "variable (environment variables) and secret (environment secrets) carry only the "
             f"name, value NULL. {CURRENT}"
         ),
@@ -146,9 +151,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         may_be_empty=True,
         unpack=job_rows,
         description=(
-            "Every job of every service (GET /system/logs/{service}, paged with page / "
-            "next_page since v3.6.4, one map before): one row per service and job_name with "
-            "status and creation, start and finish times. Re-listed every run; a job whose "
+            "Every job every service ran: its status and when it was created, started and "
+            "finished. One row per service and job_name (GET /system/logs/{service}, paged "
+            "with page / next_page since v3.6.4, one map before). Re-listed every run; a job whose "
             "status changed is updated in place, and a job the server deleted after its TTL "
             "(30 days by default) stays as last seen: the table keeps the history the server "
             "forgets. All rows are current."
@@ -163,7 +168,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         requires=V3_6,
         unpack=bucket_rows,
         description=(
-            "MinIO buckets the credentials may see (GET /system/buckets): one row per bucket "
+            "Every storage bucket on the cluster's MinIO that the credentials may see: its "
+            "owner, visibility and who may use it. One row per bucket (GET /system/buckets), "
             "with bucket_name (sent as bucket_path by v3.6.0 to v3.6.3), visibility, owner, "
             f"allowed_users and metadata (JSON). {CURRENT}"
         ),
@@ -173,16 +179,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         table="cluster_info",
         path="/system/info",
         description=(
-            "The cluster's software (GET /system/info): OSCAR version, git commit, "
-            "architecture, Kubernetes version and serverless backend; a new row version on "
-            f"every upgrade. {CURRENT}"
+            "Which OSCAR and Kubernetes versions the cluster runs: one row, a new version on "
+            "every upgrade (GET /system/info): OSCAR version, git commit, "
+            f"architecture, Kubernetes version and serverless backend. {CURRENT}"
         ),
     ),
     Endpoint(
         table="cluster_config",
         path="/system/config",
         description=(
-            "The cluster's configuration (GET /system/config): name, namespaces, GPU / "
+            "How the cluster is set up: its name, namespaces, features and who may log in. One "
+            "row (GET /system/config): name, namespaces, GPU / "
             "interLink / YuniKorn flags, oidc_groups (JSON) and the MinIO endpoint and region. "
             f"The MinIO access_key and secret_key are removed before anything is written. {CURRENT}"
         ),
@@ -194,7 +201,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         requires=V3_2,
         unpack=status_rows,
         description=(
-            "Cluster status (GET /system/status), the same columns whichever version answered "
+            "How busy the cluster is: nodes, free CPU and memory, jobs and buckets. One row, a "
+            "new version whenever a figure changes (GET /system/status), the same columns "
+            "whichever version answered "
             "(v3's numberNodes / cpuFreeTotal / detail[] ... are mapped onto v4's names): "
             "cluster__nodes_count; CPU in millicores, cluster__metrics__cpu__total_free_cores, "
             "__max_free_on_node_cores, __total_schedulable_cores (capacity), "

@@ -1,6 +1,7 @@
 """The Posit Connect catalog: one entry per table. Adding an endpoint means adding one here."""
 
 from assets._catalog import ROW_KEY_COLUMN, Endpoint, NestedList
+from assets.posit_connect.auth import SESSION_TOKEN_ENV
 
 SECTION = "posit_connect_source"
 PIPELINE_NAME = "posit_connect_pipeline"
@@ -64,11 +65,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         params={"include": "owner,tags"},
         key=("guid",),
         description=(
-            "Every content item on the server (GET /v1/content?include=owner,tags), one row per "
-            "item and version: settings, runtime versions, owner (owner__*) and tags "
-            "(child table content__tags: _dlt_parent_id joins content._dlt_id). Current rows "
-            "have _dlt_valid_to NULL; an item changed or deleted on the server keeps its old "
-            "version with _dlt_valid_to set."
+            "Every content item published on the server: its owner, settings, runtime versions "
+            "and tags. One row per item and version (GET /v1/content?include=owner,tags); "
+            "current rows have _dlt_valid_to NULL, and an item changed or deleted on the server "
+            "keeps its old version with _dlt_valid_to set. Tags are the child table "
+            "content__tags (_dlt_parent_id joins content._dlt_id)."
         ),
         string_columns=CONTENT_IDS,
         timestamp_columns=CONTENT_TIMESTAMPS,
@@ -83,9 +84,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         change_field="last_deployed_time",
         key=("guid",),
         description=(
-            "One GET /v1/content/{guid} per content item, re-requested only when the item is new "
-            "or its last_deployed_time changed. One row per item version; an item gone from the "
-            "server gets a row with deleted_time set that retires the old one."
+            "Each content item's full record as the item itself reports it, one row per item "
+            "and version. Requested one item at a time (GET /v1/content/{guid}), only when an "
+            "item is new or redeployed (last_deployed_time); an item gone from the server gets "
+            "a row with deleted_time set that retires the old one."
         ),
         string_columns=CONTENT_IDS,
         timestamp_columns=CONTENT_TIMESTAMPS,
@@ -101,8 +103,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         unique_key=("id",),
         may_be_empty=True,
         description=(
-            "Who may view or change each content item (GET /v1/content/{guid}/permissions): one "
-            "row per grant, principal_guid joins users.guid or groups.guid by principal_type."
+            "Who may view or change each content item: one row per grant to a user or group "
+            "(GET /v1/content/{guid}/permissions). principal_guid joins users.guid or "
+            "groups.guid by principal_type."
         ),
         string_columns=("id", "content_guid", "principal_guid"),
     ),
@@ -113,8 +116,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         may_be_empty=True,
         requires=f"{PUBLISHER}, and {OAUTH_VERSION}",
         description=(
-            "OAuth integrations configured on the server (GET /v1/oauth/integrations): one row "
-            "per integration with its template, auth type and config."
+            "Every OAuth integration configured on the server (Azure, Databricks, Snowflake, "
+            "...): its template, auth type and settings. GET /v1/oauth/integrations."
         ),
         string_columns=("id", "guid"),
         timestamp_columns=("created_time", "updated_time"),
@@ -127,8 +130,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         may_be_empty=True,
         requires=f"{ADMIN} to list every user's sessions, and {OAUTH_VERSION}",
         description=(
-            "OAuth sessions (GET /v1/oauth/sessions?all=true): one row per user session with an "
-            "integration; user_guid joins users, oauth_integration_guid joins oauth_integrations."
+            "Which users have signed in to which OAuth integration: one row per session "
+            "(GET /v1/oauth/sessions?all=true). user_guid joins users, oauth_integration_guid "
+            "joins oauth_integrations."
         ),
         string_columns=("id", "guid", "user_guid", "oauth_integration_guid"),
         timestamp_columns=("created_time", "updated_time"),
@@ -138,11 +142,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         path="/v1/oauth/integrations/credentials",
         mode="custom",
         may_be_empty=True,
-        requires=f"CONNECT_CONTENT_SESSION_TOKEN (set when running on Connect) and {OAUTH_VERSION}",
+        empty_unless=SESSION_TOKEN_ENV,
+        requires=f"{SESSION_TOKEN_ENV} (set when running on Connect) and {OAUTH_VERSION}",
         description=(
-            "Credential exchanges this pipeline made (POST /v1/oauth/integrations/credentials, "
-            "RFC 8693), one row per exchange: token types, expiry and when. Token values are "
-            "used to authenticate and never stored."
+            "Credential exchanges this pipeline made: one row per exchange, with token types, "
+            "expiry and when. Empty, by design, on an install that uses an API key: rows "
+            f"appear only when the loader runs on Connect with {SESSION_TOKEN_ENV} and trades "
+            "it for a visitor key (POST /v1/oauth/integrations/credentials, RFC 8693). Token "
+            "values are used to authenticate and never stored."
         ),
         timestamp_columns=("exchanged_at", "expires_at"),
     ),
@@ -153,8 +160,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         params={"page_size": PAGE_SIZE},
         key=("guid",),
         description=(
-            "Users (GET /v1/users, paged): one row per user with role and activity times. "
-            "guid joins content.owner_guid, content_visits.user_guid, shiny_usage.user_guid."
+            "Every user account on the server: name, e-mail, role and when each was last "
+            "active. GET /v1/users, paged. guid joins content.owner_guid, "
+            "content_visits.user_guid and shiny_usage.user_guid."
         ),
         string_columns=("guid",),
         timestamp_columns=("created_time", "updated_time", "active_time"),
@@ -166,7 +174,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         params={"page_size": PAGE_SIZE},
         key=("guid",),
         may_be_empty=True,
-        description="Groups (GET /v1/groups, paged): one row per group.",
+        description="Every group of users on the server: one row per group (GET /v1/groups).",
         string_columns=("guid", "owner_guid"),
     ),
     Endpoint(
@@ -180,8 +188,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         unique_key=("group_guid", "guid"),
         may_be_empty=True,
         description=(
-            "Members of each group (GET /v1/groups/{guid}/members): one row per group and user; "
-            "group_guid joins groups.guid, guid joins users.guid."
+            "Who is in which group: one row per group and member "
+            "(GET /v1/groups/{guid}/members). group_guid joins groups.guid, guid joins users.guid."
         ),
         string_columns=("guid", "group_guid"),
         timestamp_columns=("created_time", "updated_time", "active_time"),
@@ -191,7 +199,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         path="/v1/tags",
         key=("id",),
         may_be_empty=True,
-        description="Content tags (GET /v1/tags): one row per tag; parent_id builds the tree.",
+        description=(
+            "Every tag content can carry, as the server's tag tree: one row per tag "
+            "(GET /v1/tags); parent_id points to the parent tag."
+        ),
         string_columns=("id", "parent_id"),
         timestamp_columns=("created_time", "updated_time"),
     ),
@@ -206,8 +217,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         cursor="time",
         requires=ADMIN,
         description=(
-            "The server's audit log (GET /v1/audit_logs, keyset paging, newest first, stopping "
-            "at the last entry already loaded): one row per action; user_guid joins users."
+            "Who did what on the server, from its audit log: one row per action (a deploy, a "
+            "permission change, a login ...). Loaded newest first from GET /v1/audit_logs, "
+            "stopping at the last entry already loaded; user_guid joins users."
         ),
         string_columns=("id", "user_id", "user_guid"),
         timestamp_columns=("time",),
@@ -225,9 +237,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         end_param="to",
         requires=PUBLISHER,
         description=(
-            "Content visits (GET /v1/instrumentation/content/visits, incremental from the last "
-            "visit loaded): one row per visit. Join content_guid to content.guid and user_guid "
-            "to users.guid for a usage dashboard. row_key is a hash of the visit's fields."
+            "Every visit to a content item (a page view of a report, a document, an API call "
+            "to a hosted app): who, what and when. GET /v1/instrumentation/content/visits, "
+            "incremental from the last visit loaded. Join content_guid to content.guid and "
+            "user_guid to users.guid; row_key is a hash of the visit's fields."
         ),
         string_columns=("content_guid", "user_guid", "rendering_id", "bundle_id"),
         timestamp_columns=("time",),
@@ -245,9 +258,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         end_param="to",
         requires=PUBLISHER,
         description=(
-            "Shiny app sessions (GET /v1/instrumentation/shiny/usage, incremental): one row per "
-            "session with start and end. Join content_guid to content.guid and user_guid to "
-            "users.guid. row_key is a hash of the session's fields."
+            "Every session of a Shiny app, with who used it and from when to when: one row per "
+            "session (GET /v1/instrumentation/shiny/usage, incremental). Join content_guid to "
+            "content.guid and user_guid to users.guid; row_key is a hash of the session's fields."
         ),
         string_columns=("content_guid", "user_guid"),
         timestamp_columns=("started", "ended"),

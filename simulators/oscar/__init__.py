@@ -217,7 +217,6 @@ class OscarSimulator(Simulator):
             ("/system/metrics/{service}", self._per_service(self._service_metrics), _v4_only),
             ("/system/volumes", self._list_volumes, _kueue),
             ("/system/quotas/user", self._own_quota, _kueue),
-            ("/system/quotas/user/{user_id}", self._user_quota, _kueue),
             ("/system/federation/{service}", self._per_service(self._federation), _v4_only),
         ]
         for template, handler, available in system:
@@ -345,14 +344,6 @@ class OscarSimulator(Simulator):
         if caller.uid is None:  # Basic auth carries no user id (auth.GetUIDFromContext)
             return text(401, NO_USER_ID)
         return Response(200, shapes.user_quota(caller.uid, self._services.values(), self._jobs))
-
-    def _user_quota(self, request: Request, caller: Caller) -> Response:
-        user_id = request.path_params["user_id"]
-        if user_id not in self.users:
-            return _empty(404)
-        if caller.uid not in (None, user_id):
-            return text(403, "Only administrators can read other users' quotas")
-        return Response(200, shapes.user_quota(user_id, self._services.values(), self._jobs))
 
     # -- service handlers ----------------------------------------------------------------------
     def _list_services(self, request: Request, caller: Caller) -> Response:

@@ -44,10 +44,8 @@ PUBLISHERS = frozenset({"administrator", "publisher"})
 OAUTH_SINCE = "2024.08.0"
 ROUTE_MIN_VERSION: dict[str, str] = {
     f"{API}/v1/oauth/integrations": OAUTH_SINCE,
-    f"{API}/v1/oauth/integrations/{{guid}}": OAUTH_SINCE,
     f"{API}/v1/oauth/integrations/credentials": OAUTH_SINCE,
     f"{API}/v1/oauth/sessions": OAUTH_SINCE,
-    f"{API}/v1/oauth/sessions/{{guid}}": OAUTH_SINCE,
 }
 # Reachable without an API key: the version probe, and the credential exchange, which content
 # running on Connect performs with nothing but its session token.
@@ -166,19 +164,13 @@ class PositConnectSimulator(Simulator):
             Endpoint("GET", f"{v1}/content", self._content_list),
             Endpoint("GET", f"{v1}/content/{{guid}}", self._content_item),
             Endpoint("GET", f"{v1}/content/{{guid}}/permissions", self._content_permissions),
-            Endpoint("GET", f"{v1}/content/{{guid}}/tags", self._content_tags),
             Endpoint("GET", f"{v1}/oauth/integrations", self._integrations, PUBLISHERS),
-            Endpoint("GET", f"{v1}/oauth/integrations/{{guid}}", self._integration, PUBLISHERS),
             Endpoint("POST", f"{v1}/oauth/integrations/credentials", self._exchange_credentials),
             Endpoint("GET", f"{v1}/oauth/sessions", self._oauth_sessions),
-            Endpoint("GET", f"{v1}/oauth/sessions/{{guid}}", self._oauth_session),
             Endpoint("GET", f"{v1}/users", self._users),
-            Endpoint("GET", f"{v1}/users/{{guid}}", self._user),
             Endpoint("GET", f"{v1}/groups", self._groups),
-            Endpoint("GET", f"{v1}/groups/{{guid}}", self._group),
             Endpoint("GET", f"{v1}/groups/{{guid}}/members", self._group_members),
             Endpoint("GET", f"{v1}/tags", self._tags),
-            Endpoint("GET", f"{v1}/tags/{{id}}", self._tag),
             Endpoint("GET", f"{v1}/audit_logs", self._audit_logs, ADMIN),
             Endpoint("GET", f"{v1}/instrumentation/content/visits", self._visits, PUBLISHERS),
             Endpoint("GET", f"{v1}/instrumentation/shiny/usage", self._shiny_usage, PUBLISHERS),
@@ -333,16 +325,9 @@ class PositConnectSimulator(Simulator):
         with self._data_lock:
             return Response(200, self.data.permissions[self._live_content(request)["guid"]])
 
-    def _content_tags(self, request: Request) -> Response:
-        with self._data_lock:
-            return Response(200, self.data.content_tags[self._live_content(request)["guid"]])
-
     # -- handlers: OAuth ---------------------------------------------------------------------
     def _integrations(self, request: Request) -> Response:
         return Response(200, self.data.integrations)
-
-    def _integration(self, request: Request) -> Response:
-        return Response(200, _find(self.data.integrations, "guid", request.path_params["guid"]))
 
     def _visible_sessions(self, request: Request, everyone: bool) -> list[dict]:
         caller = self._caller(request)
@@ -352,10 +337,6 @@ class PositConnectSimulator(Simulator):
 
     def _oauth_sessions(self, request: Request) -> Response:
         return Response(200, self._visible_sessions(request, bool_arg(request, "all", False)))
-
-    def _oauth_session(self, request: Request) -> Response:
-        sessions = self._visible_sessions(request, everyone=True)
-        return Response(200, _find(sessions, "guid", request.path_params["guid"]))
 
     def _exchange_credentials(self, request: Request) -> Response:
         """RFC 8693 token exchange: a content session token for an API key or access token."""
@@ -413,16 +394,10 @@ class PositConnectSimulator(Simulator):
         ]
         return Response(200, page_number_envelope(users, request))
 
-    def _user(self, request: Request) -> Response:
-        return Response(200, _find(self.data.users, "guid", request.path_params["guid"]))
-
     def _groups(self, request: Request) -> Response:
         prefix = (request.arg("prefix") or "").lower()
         groups = [g for g in self.data.groups if not prefix or _has_prefix(g, prefix, ("name",))]
         return Response(200, page_number_envelope(groups, request))
-
-    def _group(self, request: Request) -> Response:
-        return Response(200, _find(self.data.groups, "guid", request.path_params["guid"]))
 
     def _group_members(self, request: Request) -> Response:
         members = self.data.group_members.get(request.path_params["guid"])
@@ -438,9 +413,6 @@ class PositConnectSimulator(Simulator):
             if name in (None, tag["name"]) and parent_id in (None, tag["parent_id"])
         ]
         return Response(200, tags)
-
-    def _tag(self, request: Request) -> Response:
-        return Response(200, _find(self.data.tags, "id", request.path_params["id"]))
 
     # -- handlers: keyset-paged event logs ---------------------------------------------------
     def _audit_logs(self, request: Request) -> Response:

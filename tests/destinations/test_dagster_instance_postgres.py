@@ -82,7 +82,7 @@ def workspace(instance: DagsterInstance) -> Iterator[WorkspaceProcessContext]:
         LoadableTargetOrigin(
             module_name="orchestration.definitions", working_directory=str(REPO_ROOT)
         ),
-        location_name="connect_oscar",
+        location_name="posit_connect_oscar",
     )
     with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as context:
         yield context

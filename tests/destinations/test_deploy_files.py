@@ -1,17 +1,18 @@
 """The deployment files this machine cannot run (Docker, Kubernetes) are still checked: they
-parse, Dagster accepts the instance the Helm values describe, and they agree with
+parse, the Dagster Helm chart's schema accepts the Helm values, and they agree with
 deploy/dagster.yaml, pyproject.toml and tasks.py (one policy, one set of versions)."""
 
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
-from dagster._core.instance.config import dagster_instance_config
 from dagster._core.workspace.config_schema import ensure_workspace_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,87 +23,71 @@ def load(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
-def helm_instance(values: dict[str, Any]) -> dict[str, Any]:
-    """The dagster.yaml the chart renders from these values (its configmap-instance template,
-    for the keys these values set)."""
-    pg = values["postgresql"]
-    storage = {
-        "postgres_db": {
-            "username": pg["postgresqlUsername"],
-            "password": {"env": "DAGSTER_PG_PASSWORD"},
-            "hostname": pg["postgresqlHost"],
-            "db_name": pg["postgresqlDatabase"],
-            "port": pg["service"]["port"],
-            "params": pg["postgresqlParams"],
-            "scheme": pg["postgresqlScheme"],
-        }
+# The chart's own schema (its source and version in the file's "$comment"). Helm validates
+# the values merged over the chart's defaults, which fill every key the schema requires;
+# deploy/helm/values.yaml overrides some of them, so here each key it sets must be one the
+# chart declares, of the declared type. Helm checks with draft 7, as here.
+CHART_SCHEMA = Path(__file__).with_name("dagster_helm_values.schema.json")
+
+
+def as_checked_here(schema: Any) -> Any:
+    """The chart's schema without "required", and without its references to Kubernetes'
+    types at kubernetesjsonschema.dev (no test goes online): there the chart's own hints for
+    the field (an object, a map of strings) are what is checked."""
+    if isinstance(schema, list):
+        return [as_checked_here(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: as_checked_here(value)
+        for key, value in schema.items()
+        if key != "required" and not (key == "$ref" and value.startswith("https://"))
     }
-    daemon = values["dagsterDaemon"]
-    monitoring = daemon["runMonitoring"]
-    concurrency = values["concurrency"]
-    retention = values["retention"]
-    instance = {
-        "run_storage": {
-            "module": "dagster_postgres.run_storage",
-            "class": "PostgresRunStorage",
-            "config": storage,
-        },
-        "event_log_storage": {
-            "module": "dagster_postgres.event_log",
-            "class": "PostgresEventLogStorage",
-            "config": storage,
-        },
-        "schedule_storage": {
-            "module": "dagster_postgres.schedule_storage",
-            "class": "PostgresScheduleStorage",
-            "config": storage,
-        },
-        "run_coordinator": {
-            "module": "dagster.core.run_coordinator",
-            "class": daemon["runCoordinator"]["type"],
-        },
-        "run_monitoring": {
-            "enabled": monitoring["enabled"],
-            "start_timeout_seconds": monitoring["startTimeoutSeconds"],
-            "cancel_timeout_seconds": monitoring["cancelTimeoutSeconds"],
-            "poll_interval_seconds": monitoring["pollIntervalSeconds"],
-            "free_slots_after_run_end_seconds": monitoring["freeSlotsAfterRunEndSeconds"],
-        },
-        "concurrency": {
-            "pools": {
-                "default_limit": concurrency["pools"]["defaultLimit"],
-                "granularity": concurrency["pools"]["granularity"],
-            },
-            "runs": {"max_concurrent_runs": concurrency["runs"]["maxConcurrentRuns"]},
-        },
-        "telemetry": values["telemetry"],
-        "retention": {
-            kind: {"purge_after_days": retention[kind]["purgeAfterDays"]}
-            for kind in ("schedule", "sensor")
-        },
-    }
-    assert not daemon["runRetries"]["enabled"], "run_retries would be rendered twice"
-    return {**instance, **values["additionalInstanceConfig"]}
 
 
-def validated(instance_yaml: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_yaml))
-    config, _custom_class = dagster_instance_config(str(home))
-    return config
+def chart_validator() -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(as_checked_here(json.loads(CHART_SCHEMA.read_text())))
 
 
-def test_the_helm_values_give_a_valid_instance_with_the_production_policy(tmp_path):
-    helm = validated(helm_instance(load(DEPLOY / "helm" / "values.yaml")), tmp_path)
+def snake_case(value: Any) -> Any:
+    """Helm's camelCase keys as dagster.yaml spells them."""
+    if not isinstance(value, dict):
+        return value
+    return {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): snake_case(v) for k, v in value.items()}
+
+
+def test_the_helm_values_are_valid_for_the_chart():
+    values = load(DEPLOY / "helm" / "values.yaml")
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in chart_validator().iter_errors(values)
+    ]
+    assert not errors, errors
+
+
+def test_the_chart_schema_catches_a_mistake():
+    values = load(DEPLOY / "helm" / "values.yaml")
+    values["runLauncher"]["config"]["k8sRunLauncher"]["imagePullPolicy"] = "Sometimes"
+    values["dagsterDaemon"]["runMonitoring_"] = {}
+    errors = {e.message for e in chart_validator().iter_errors(values)}
+    assert any("'Sometimes'" in message for message in errors), errors
+    assert any("'runMonitoring_' was unexpected" in message for message in errors), errors
+
+
+def test_the_helm_values_have_the_production_policy():
+    values = load(DEPLOY / "helm" / "values.yaml")
     production = load(DEPLOY / "dagster.yaml")
 
-    for key in ("concurrency", "run_retries", "retention", "telemetry"):
-        assert helm[key] == production[key], key
-    for key, value in production["run_monitoring"].items():
-        assert helm["run_monitoring"][key] == value, key
-    assert helm["run_storage"]["config"]["postgres_db"]["scheme"] == "postgresql+psycopg2"
-    assert production["storage"]["postgres"]["postgres_db"]["scheme"] == "postgresql+psycopg2"
+    # `enabled`, the chart's switch for a section, has no dagster.yaml counterpart
+    for key in ("concurrency", "retention"):
+        assert {**snake_case(values[key]), "enabled": True} == {**production[key], "enabled": True}
+    assert values["telemetry"] == production["telemetry"]
+    monitoring = snake_case(values["dagsterDaemon"]["runMonitoring"])
+    assert production["run_monitoring"].items() <= monitoring.items()
+    # run retries come from additionalInstanceConfig; the chart's own would render them twice
+    assert not values["dagsterDaemon"]["runRetries"]["enabled"]
+    assert values["additionalInstanceConfig"]["run_retries"] == production["run_retries"]
+    scheme = production["storage"]["postgres"]["postgres_db"]["scheme"]
+    assert values["postgresql"]["postgresqlScheme"] == scheme == "postgresql+psycopg2"
 
 
 def test_the_helm_values_run_this_code_location_with_secrets_from_kubernetes():

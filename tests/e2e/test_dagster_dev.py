@@ -34,7 +34,7 @@ from tests.conftest import duckdb_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-LOCATION = "connect_oscar"  # [tool.dagster] code_location_name
+LOCATION = "posit_connect_oscar"  # [tool.dagster] code_location_name
 REPOSITORY = "__repository__"
 CHANGE_SENSOR = "posit_connect_change_sensor"
 STARTUP_SECONDS = 90
@@ -210,6 +210,25 @@ query ($key: AssetKeyInput!) {
 }"""
 
 
+AS_AN_ADMIN_SEES_IT = """
+query ($selector: RepositorySelector!) {
+  repositoryOrError(repositorySelector: $selector) {
+    ... on Repository {
+      assetNodes {
+        assetKey { path }
+        metadataEntries { label }
+        assetMaterializations(limit: 1) {
+          metadataEntries { label ... on IntMetadataEntry { intValue } }
+        }
+        assetChecksOrError { ... on AssetChecks { checks {
+          name executionForLatestMaterialization { status evaluation { description } }
+        } } }
+      }
+    }
+  }
+}"""
+
+
 def launch(graphql: GraphQL, nodes: list[dict]) -> str:
     """What the UI's "Materialize" sends for these assets: their checks run after them."""
     params = {
@@ -286,6 +305,22 @@ def test_dagster_dev_shows_everything_runs_it_and_refreshes_on_a_change(dagster_
     )
     assert all(a[1] <= b[0] for a, b in pairwise(writes)), f"overlapped: {writes}"
     assert current_content_rows() == posit_sim.expected_counts()["content"]
+
+    # 2b. What an admin reads after a clean demo load: a row count on every table, no
+    #     unserializable dlt objects or load-file dumps, and no check that warns or fails.
+    nodes = graphql(AS_AN_ADMIN_SEES_IT, selector=SELECTOR)["repositoryOrError"]["assetNodes"]
+    for node in (n for n in nodes if n["assetKey"]["path"][0] == "posit_connect"):
+        name = "/".join(node["assetKey"]["path"])
+        assert not [e for e in node["metadataEntries"] if "dagster_dlt" in e["label"]], name
+        (materialization,) = node["assetMaterializations"]
+        labels = {e["label"]: e.get("intValue") for e in materialization["metadataEntries"]}
+        assert labels["dagster/row_count"] is not None, name
+        assert labels["rows_loaded"] is not None, name
+        assert not {"jobs", "destination_type", "first_run"} & set(labels), name
+        checks = node["assetChecksOrError"]["checks"]
+        assert {c["executionForLatestMaterialization"]["status"] for c in checks} == {
+            "SUCCEEDED"
+        }, (name, checks)
 
     # 3. The change sensor: it has looked at the server once (its cursor), then a change on
     #    the server makes it request a run that loads the change.

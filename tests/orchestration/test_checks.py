@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from dagster import AssetCheckSeverity, AssetSelection, instance_for_test, materialize
+from dagster import AssetCheckSeverity, AssetKey, AssetSelection, instance_for_test, materialize
 
 from assets.registry import POSIT_CONNECT
-from orchestration.checks import column_changes
+from orchestration.checks import TableState, column_changes, has_rows_result
 from orchestration.definitions import build_definitions
 from tests.conftest import duckdb_file
 
@@ -42,19 +42,34 @@ def execute(sql: str) -> None:
         con.execute(sql)
 
 
-def test_every_check_passes_after_a_load_except_tables_a_key_leaves_empty(posit_sim, instance):
+def test_every_check_passes_after_a_load_with_an_api_key(posit_sim, instance):
     evaluations = run(instance, load=True)
 
     assert len(evaluations) == 4 * len(POSIT_CONNECT.endpoints) - 2 * 1  # oauth_credentials: no key
-    failed = {key: e for key, e in evaluations.items() if not e.passed}
-    # an API key exchanges no credentials: the table is never written, and that is a warning
-    assert set(failed) == {("oauth_credentials", "has_current_rows")}
-    assert failed["oauth_credentials", "has_current_rows"].severity == AssetCheckSeverity.WARN
+    assert not {key: e.description for key, e in evaluations.items() if not e.passed}
+    # an API key exchanges no credentials: the table stays empty, and that is no warning
+    no_exchange = evaluations["oauth_credentials", "has_current_rows"].description
+    assert (
+        no_exchange
+        == "No rows, as expected: CONNECT_CONTENT_SESSION_TOKEN is not set on this install."
+    )
+    content = evaluations["content", "has_current_rows"]
+    assert content.metadata["current_rows"].value == posit_sim.expected_counts()["content"]
+    assert "(TRUE)" not in content.description and "_dlt_valid_to" not in content.description
     # dlt's schema lists its columns, yet no column was removed: it was never created
     never_created = evaluations["oauth_credentials", "schema_unchanged"].description
     assert never_created.startswith("not loaded yet")
-    rows = evaluations["content", "has_current_rows"].metadata["current_rows"].value
-    assert rows == posit_sim.expected_counts()["content"]
+
+
+def test_a_table_that_should_have_rows_under_the_configured_auth_warns_when_empty():
+    endpoint = POSIT_CONNECT.catalog["oauth_credentials"]
+    asset = AssetKey(["posit_connect", "oauth_credentials"])
+    never_loaded = TableState(exists=False)
+    assert has_rows_result(asset, endpoint, never_loaded, "the table was never loaded").passed
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CONNECT_CONTENT_SESSION_TOKEN", "a session token")
+        result = has_rows_result(asset, endpoint, never_loaded, "the table was never loaded")
+    assert not result.passed and result.severity == AssetCheckSeverity.WARN
 
 
 def test_a_duplicated_or_missing_key_fails_its_check(posit_sim, instance):

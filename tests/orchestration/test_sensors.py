@@ -45,7 +45,10 @@ def test_first_tick_records_the_server_then_unchanged_ticks_skip(posit_sim, inst
 
     second = tick(defs, instance, cursor=first.cursor)
     assert not second.run_requests
-    assert "unchanged" in second.skip_message
+    since = json.loads(first.cursor)["since"]
+    assert second.skip_message == (
+        f"No content changed on Posit Connect since {since} (40 items): nothing to refresh."
+    )
     assert second.cursor == first.cursor
 
 
@@ -120,7 +123,7 @@ def test_a_service_added_redefined_or_removed_requests_the_service_tables(
     first = tick(defs, instance, cursor=None, name=OSCAR_SENSOR)
     assert "12 rows of services recorded" in first.skip_message
     unchanged = tick(defs, instance, cursor=first.cursor, name=OSCAR_SENSOR)
-    assert "unchanged" in unchanged.skip_message
+    assert "No services changed on OSCAR since" in unchanged.skip_message
     assert oscar_sim.stats()["requests"] == {"GET /system/services": 2, "total": 2}
 
     oscar_sim.mutate(action, {"n": 1})

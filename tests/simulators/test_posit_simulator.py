@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -496,20 +495,20 @@ def test_posit_sdk_content_credentials(fresh):
 
 
 # -- scale and the command line ---------------------------------------------------------------------
-def test_a_million_visits_generate_and_page_quickly():
-    started = time.perf_counter()
+def test_a_million_visits_page_newest_first_without_gaps():
+    # how fast is the benchmarks' business (bench/); here: the pages are right at that size
     big = PositConnectSimulator(
         content=2000, users=50, visits=1_000_000, shiny_sessions=0, audit_logs=0
     )
-    assert time.perf_counter() - started < 10
     with big:
         path = f"{API}/v1/instrumentation/content/visits"
         newest = ok(get(big, path, limit=500, asc_order="false"))
-        started = time.perf_counter()
+        page = newest
         for _ in range(5):
-            page = ok(get(big, newest["paging"]["next"]))
+            previous_oldest = datetime.fromisoformat(page["results"][-1]["time"])
+            page = ok(get(big, page["paging"]["next"]))
             assert len(page["results"]) == 500
-        assert (time.perf_counter() - started) / 5 < 0.25
+            assert datetime.fromisoformat(page["results"][0]["time"]) <= previous_oldest
         latest = newest["results"][0]["time"]
         assert ok(get(big, path, **{"from": latest}))["results"][-1]["time"] == latest
 

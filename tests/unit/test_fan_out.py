@@ -1,0 +1,140 @@
+"""Fan-out: only new or changed parents are requested, and a parent gone from the server
+(from the list, or 404 since it) gets a tombstone. The memory of what was seen is dlt
+resource state, so each case is extracted by a real dlt pipeline."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from assets._catalog import DELETED_COLUMN, Endpoint, fan_out
+from assets._http import Progress
+
+ITEM = Endpoint(
+    table="content_item",
+    path="/v1/content/{guid}",
+    description="one row per content item",
+    mode="fanout",
+    parent="content",
+    change_field="last_deployed_time",
+    key=("guid",),
+    timestamp_columns=("last_deployed_time",),
+)
+
+
+class Server:
+    """Parents as listed and each parent's rows as its own request answers them (None: 404)."""
+
+    def __init__(self, deployed: dict[str, str]):
+        self.deployed = dict(deployed)
+        self.missing: set[str] = set()
+        self.refuse = False
+        self.requested: list[str] = []
+        self._lock = threading.Lock()
+
+    def parents(self) -> list[dict[str, Any]]:
+        return [{"guid": g, "last_deployed_time": t} for g, t in self.deployed.items()]
+
+    def fetch(self, guid: str) -> list[dict[str, Any]] | None:
+        with self._lock:
+            self.requested.append(guid)
+        if self.refuse:
+            raise RuntimeError("the server refused")
+        if guid in self.missing:
+            return None
+        return [{"guid": guid, "last_deployed_time": self.deployed[guid]}]
+
+
+def load_once(load, server: Server, endpoint: Endpoint = ITEM) -> tuple[list[str], list[dict]]:
+    """One load: the parents requested, and the rows written."""
+    server.requested = []
+    written: list[dict[str, Any]] = []
+    progress = Progress(endpoint.table)
+
+    @dlt.resource(name=endpoint.table, write_disposition="append")
+    def rows():
+        for batch in fan_out(endpoint, server.parents(), server.fetch, 2, progress):
+            written.extend(batch)
+            yield batch
+
+    load(rows)
+    return sorted(server.requested), written
+
+
+def test_the_first_load_requests_every_parent(load):
+    server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
+    requested, written = load_once(load, server)
+    assert requested == ["a", "b"]
+    assert sorted(r["guid"] for r in written) == ["a", "b"]
+    assert all(r[DELETED_COLUMN] is None for r in written)
+    assert {r["last_deployed_time"] for r in written} == {
+        datetime(2025, 1, 1, tzinfo=UTC),
+        datetime(2025, 1, 2, tzinfo=UTC),
+    }
+
+
+def test_an_unchanged_parent_is_not_requested_again_and_a_changed_one_is(load):
+    server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
+    load_once(load, server)
+    assert load_once(load, server) == ([], [])
+
+    server.deployed["b"] = "2025-02-01T00:00:00Z"
+    server.deployed["c"] = "2025-02-02T00:00:00Z"
+    requested, written = load_once(load, server)
+    assert requested == ["b", "c"]
+    assert sorted(r["guid"] for r in written) == ["b", "c"]
+
+
+def test_a_parent_gone_from_the_list_gets_one_tombstone(load):
+    server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
+    load_once(load, server)
+    del server.deployed["a"]
+    before = datetime.now(UTC)
+    requested, written = load_once(load, server)
+    assert requested == []
+    (tombstone,) = written
+    assert tombstone["guid"] == "a"
+    assert before <= tombstone[DELETED_COLUMN] <= datetime.now(UTC)
+    assert load_once(load, server) == ([], [])  # tombstoned once, then forgotten
+
+    server.deployed["a"] = "2025-01-01T00:00:00Z"  # back: requested as a new parent
+    requested, written = load_once(load, server)
+    assert requested == ["a"] and written[0][DELETED_COLUMN] is None
+
+
+def test_a_parent_gone_since_the_list_is_skipped_tombstoned_and_asked_for_again(load):
+    server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
+    load_once(load, server)
+    server.deployed["b"] = "2025-03-01T00:00:00Z"
+    server.missing = {"b"}
+    requested, written = load_once(load, server)
+    assert requested == ["b"]
+    assert [(r["guid"], r[DELETED_COLUMN] is not None) for r in written] == [("b", True)]
+
+    server.missing = set()  # still listed: not remembered as seen, so requested again
+    requested, written = load_once(load, server)
+    assert requested == ["b"] and written[0][DELETED_COLUMN] is None
+
+
+def test_without_a_change_field_every_parent_is_requested_every_load(load):
+    endpoint = replace(ITEM, change_field=None)
+    server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
+    load_once(load, server, endpoint)
+    assert load_once(load, server, endpoint)[0] == ["a", "b"]
+
+
+def test_a_failed_load_forgets_what_it_saw(load):
+    server = Server({"a": "2025-01-01T00:00:00Z"})
+    load_once(load, server)
+    server.deployed["a"] = "2025-02-01T00:00:00Z"
+    server.refuse = True
+    with pytest.raises(PipelineStepFailed):
+        load_once(load, server)
+    server.refuse = False
+    assert load_once(load, server)[0] == ["a"]  # the change is still new
