@@ -49,3 +49,10 @@ def test_relative_links_point_at_existing_files_and_headings(doc: Path):
         assert path.exists(), f"{doc.name}: {target}"
         if anchor and path.suffix == ".md":
             assert anchor in anchors(path), f"{doc.name}: {target}"
+
+
+def test_readme_starts_with_the_two_commands_and_fits_on_a_few_screens():
+    readme = (REPO_ROOT / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "python3 tasks.py load" in first_block and "python3 tasks.py test" in first_block
+    assert len(readme.encode()) < 12 * 1024
