@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from filelock import FileLock, Timeout
 
 from assets._catalog import Endpoint
 from assets._http import ConfigurationError
+from assets.duckdb_files import WORKING_DIR_MODE, publishing, working_path
 from assets.registry import SourceInfo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -51,16 +52,22 @@ def duckdb_dir() -> Path:
 
 
 def duckdb_path(info: SourceInfo) -> Path:
+    """The file people read (published after each successful load: assets/duckdb_files.py)."""
     return duckdb_dir() / info.duckdb_file
 
 
 def make_pipeline(info: SourceInfo, read_only: bool = False) -> Pipeline:
-    """The API's pipeline. `read_only` (for readers such as asset checks) opens DuckDB files
-    read-only, so a missing file is an error instead of a new empty database."""
+    """The API's pipeline. On DuckDB it writes the loader's working file; `read_only` (for
+    readers: asset checks, row counts, people) opens the published file read-only instead, so
+    a missing file is an error instead of a new empty database and no load is held up."""
     name = destination_name()
     if name == "duckdb":
-        path = duckdb_path(info)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        published = duckdb_path(info)
+        path = published if read_only else working_path(published)
+        with suppress(OSError):  # a read-only DUCKDB_DIR fails the load, saying so, not here
+            path.parent.mkdir(
+                mode=0o755 if read_only else WORKING_DIR_MODE, parents=True, exist_ok=True
+            )
         destination = dlt.destinations.duckdb(
             credentials=DuckDbCredentials(
                 str(path), read_only=read_only, global_config=duckdb_settings()
@@ -73,6 +80,17 @@ def make_pipeline(info: SourceInfo, read_only: bool = False) -> Pipeline:
         destination=destination,
         dataset_name=info.dataset_name,
     )
+
+
+@contextmanager
+def published_after_load(info: SourceInfo, log: logging.Logger) -> Iterator[None]:
+    """On DuckDB, around one load holding `exclusive_load`: the loader's working file is
+    ready and free, and is published for readers when the block ends without an error."""
+    if destination_name() != "duckdb":
+        yield
+        return
+    with publishing(duckdb_path(info), duckdb_settings(), log, info.name):
+        yield
 
 
 DEFAULT_DUCKDB_MEMORY_LIMIT = "128MB"
@@ -203,8 +221,11 @@ def loader_file_format() -> str | None:
 
 
 def current_row_counts(info: SourceInfo, pipeline: Pipeline | None = None) -> dict[str, int | None]:
-    """Rows per table that describe the server now (None: the table was never loaded)."""
-    pipeline = pipeline or make_pipeline(info)
+    """Rows per table that describe the server now (None: the table was never loaded), in
+    the data people read."""
+    if pipeline is None and destination_name() == "duckdb" and not duckdb_path(info).exists():
+        return dict.fromkeys(info.catalog)
+    pipeline = pipeline or make_pipeline(info, read_only=True)
     with pipeline.sql_client() as client:
         return {endpoint.table: count_current_rows(client, endpoint) for endpoint in info.endpoints}
 

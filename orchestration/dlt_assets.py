@@ -36,13 +36,17 @@ from assets._http import (
     progress_log,
 )
 from assets.all_servers import all_servers_dataset, refresh_all_servers_views
+from assets.destination_errors import causes
+from assets.destination_errors import explain as explain_destination_error
 from assets.destinations import (
     count_current_rows,
     destination_name,
     exclusive_load,
     loader_file_format,
     make_pipeline,
+    published_after_load,
 )
+from assets.duckdb_files import DestinationBusy
 from assets.registry import SourceInfo
 from orchestration.materialization import (
     admin_metadata,
@@ -55,8 +59,15 @@ from orchestration.translator import CatalogTranslator
 
 # Destinations without SQL views (files), where `<api>_all` is not kept.
 NO_VIEWS = ("filesystem",)
-# Errors no retry can fix: a setting, a credential, a role or the server's version must change.
-NOT_RETRYABLE = (ConfigurationError, AuthenticationFailed, AccessDenied, EndpointMissing)
+# Errors no retry can fix: a setting, a credential, a role or the server's version must change,
+# or a process that holds the DuckDB file past DUCKDB_LOCK_TIMEOUT_SECONDS must let go of it.
+NOT_RETRYABLE = (
+    ConfigurationError,
+    AuthenticationFailed,
+    AccessDenied,
+    EndpointMissing,
+    DestinationBusy,
+)
 
 
 class _ToDagsterLog(logging.Handler):
@@ -139,14 +150,7 @@ def refresh_retry_policy(settings: OrchestrationSettings) -> RetryPolicy | None:
 
 def source_error_in(error: BaseException) -> SourceError | None:
     """The source's own error inside what dlt raised (it wraps extract errors twice)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, SourceError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return next((cause for cause in causes(error) if isinstance(cause, SourceError)), None)
 
 
 def with_admin_metadata(
@@ -206,6 +210,7 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
             with (
                 progress_in_run_log(context) as summaries,
                 exclusive_load(info, progress_log),
+                published_after_load(info, progress_log),
             ):
                 pipeline = make_pipeline(info)
                 started, clock = datetime.now(UTC), time.monotonic()
@@ -235,7 +240,9 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                         f"{all_servers_dataset(info)}: {len(views)} views over every server"
                     )
         except Exception as error:
-            cause = source_error_in(error)
+            cause = source_error_in(error) or explain_destination_error(
+                error, destination_name(), info.dataset_name
+            )
             if cause is not None:  # the source's own message first, not dlt's wrapping
                 retry = not isinstance(cause, NOT_RETRYABLE)
                 raise Failure(

@@ -16,9 +16,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg2
@@ -85,6 +85,21 @@ class PostgresServer:
     password: str
     admin_user: str
     admin_password: str
+    # `pg_ctl <action> <args>` on this server's data dir, as its user (for fault tests)
+    pg_ctl: Callable[..., object] | None = field(default=None, compare=False, repr=False)
+
+    def restart(self) -> None:
+        """Stop fast (open connections are terminated), then start again on the same port."""
+        self.pg_ctl("stop", "-m", "fast", "-w")
+        self.start()
+
+    def crash(self) -> None:
+        """`pg_ctl stop -m immediate`: every server process quits at once, as if killed; the
+        next start recovers from the write-ahead log."""
+        self.pg_ctl("stop", "-m", "immediate", "-w")
+
+    def start(self) -> None:
+        self.pg_ctl("start", "-w", "-t", str(START_TIMEOUT_SECONDS))
 
     def dsn(self, database: str, *, admin: bool = False) -> str:
         user, password = (
@@ -185,7 +200,16 @@ def running_postgres() -> Iterator[PostgresServer]:
                     raise
         if not started:
             raise RuntimeError(f"PostgreSQL did not start:\n{_read(root / 'server.log')}")
-        server = PostgresServer("127.0.0.1", port, ROLE, password, admin_user, admin_password)
+        server_options = options.format(port=port)
+
+        def pg_ctl(action: str, *args: str) -> None:
+            started_here = ["-l", root / "server.log", "-o", server_options]
+            extra = started_here if action == "start" else []
+            run(bin_dir / "pg_ctl", action, "-D", data, *extra, *args)
+
+        server = PostgresServer(
+            "127.0.0.1", port, ROLE, password, admin_user, admin_password, pg_ctl
+        )
         with server.admin_connection() as con, con.cursor() as cur:
             cur.execute(
                 sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(ROLE)),
@@ -194,7 +218,8 @@ def running_postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         try:
-            if started or (data / "postmaster.pid").exists():  # also a start that timed out
+            # running, or a start that timed out (not a server a fault test left stopped)
+            if (data / "postmaster.pid").exists():
                 run(bin_dir / "pg_ctl", "stop", "-m", "fast", "-w", "-D", data)
         finally:
             shutil.rmtree(root, ignore_errors=True)

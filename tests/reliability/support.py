@@ -78,16 +78,17 @@ def posit_expected_keys(sim: Any) -> dict[str, Counter]:
         }
 
 
-def query(info: SourceInfo, sql: str) -> list[tuple]:
-    """`sql` read-only against the API's DuckDB file, with its dataset as search path."""
-    with duckdb.connect(str(duckdb_file(info)), read_only=True) as con:
+def query(info: SourceInfo, sql: str, path: Path | None = None) -> list[tuple]:
+    """`sql` read-only against the API's DuckDB file (default: the one people read), with
+    its dataset as search path."""
+    with duckdb.connect(str(path or duckdb_file(info)), read_only=True) as con:
         con.execute(f"SET schema = '{info.dataset_name}'")
         return con.execute(sql).fetchall()
 
 
-def table_exists(info: SourceInfo, table: str) -> bool:
+def table_exists(info: SourceInfo, table: str, path: Path | None = None) -> bool:
     """Whether a (killed) run got as far as creating `table`."""
-    path = duckdb_file(info)
+    path = path or duckdb_file(info)
     if not path.exists():
         return False
     with duckdb.connect(str(path), read_only=True) as con:

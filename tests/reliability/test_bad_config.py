@@ -71,6 +71,11 @@ CASES: dict[str, tuple[object, Breakage, list[str]]] = {
         ),
         [f"{POSIT}BASE_URL", "plain http"],
     ),
+    "destination: motherduck without its token": (
+        POSIT_CONNECT,
+        lambda mp, posit, oscar: mp.setenv("LOAD_DESTINATION", "motherduck"),
+        ["LOAD_DESTINATION=motherduck", "DESTINATION__MOTHERDUCK__CREDENTIALS__PASSWORD"],
+    ),
     "oscar: no password": (
         OSCAR,
         lambda mp, posit, oscar: mp.setenv(f"{OSCAR_ENV}PASSWORD", ""),

@@ -20,11 +20,15 @@ from pathlib import Path
 
 import pytest
 
+from assets.duckdb_files import working_path
 from assets.registry import OSCAR, POSIT_CONNECT
+from tests.conftest import duckdb_file
 from tests.oscar.support import assert_tables_match, expected_keys
 from tests.reliability.support import (
+    POSIT_KEYS,
     assert_posit_exact,
     failure_message,
+    loaded_keys,
     query,
     run,
     start_runner,
@@ -57,10 +61,17 @@ def kill_at(point: str, tmp_path: Path, name: str, info=POSIT_CONNECT) -> None:
     child.kill()
 
 
-def completed_loads() -> int:
-    if not table_exists(POSIT_CONNECT, "_dlt_loads"):
+def loaders_file() -> Path:
+    """What a killed run left is in the loader's working file; people read the published
+    copy, which only a complete load replaces."""
+    return working_path(duckdb_file(POSIT_CONNECT))
+
+
+def completed_loads(path: Path | None = None) -> int:
+    path = path or loaders_file()
+    if not table_exists(POSIT_CONNECT, "_dlt_loads", path):
         return 0
-    return query(POSIT_CONNECT, "SELECT count(*) FROM _dlt_loads WHERE status = 0")[0][0]
+    return query(POSIT_CONNECT, "SELECT count(*) FROM _dlt_loads WHERE status = 0", path)[0][0]
 
 
 def converge(sim, instance) -> dict[str, int]:
@@ -84,13 +95,14 @@ def test_killed_during_extract_then_converges(posit, instance, tmp_path):
 def test_killed_during_normalize_and_load_then_converges(posit, instance, tmp_path):
     kill_at("normalize.files_written", tmp_path, "normalize-files-written")
     kill_at("normalize.committed", tmp_path, "normalize-committed")
-    assert not table_exists(POSIT_CONNECT, "content")  # nothing reached the destination
+    assert not table_exists(POSIT_CONNECT, "content", loaders_file())  # nothing loaded
     kill_at("load.some_jobs", tmp_path, "load-some-jobs")
     # Every table merged into the dataset, the load not yet recorded: the state in
     # _dlt_pipeline_state must not count, the rows must not count twice.
     kill_at("load.before_complete", tmp_path, "load-before-complete")
     assert completed_loads() == 0
-    assert query(POSIT_CONNECT, "SELECT count(*) FROM content")[0][0] > 0
+    assert query(POSIT_CONNECT, "SELECT count(*) FROM content", loaders_file())[0][0] > 0
+    assert not duckdb_file(POSIT_CONNECT).exists()  # no reader sees any of it
 
     converge(posit, instance)
 
@@ -98,7 +110,7 @@ def test_killed_during_normalize_and_load_then_converges(posit, instance, tmp_pa
 def test_killed_after_a_good_load_with_new_data_then_converges(posit, instance, tmp_path):
     """An incremental run killed late: the cursor stays where the last complete load left
     it, and the events it had already merged are not duplicated by the next run."""
-    converge(posit, instance)
+    published = converge(posit, instance)
     posit.mutate("add_visits", {"n": 40})
     posit.mutate("add_audit_logs", {"n": 10})
     posit.mutate("add_content", {"n": 2})
@@ -106,6 +118,10 @@ def test_killed_after_a_good_load_with_new_data_then_converges(posit, instance, 
 
     kill_at("load.before_complete", tmp_path, "incremental-before-complete")
     assert completed_loads() == 1
+    # readers see the last complete load, none of the half-written one
+    assert {t: sum(loaded_keys(POSIT_CONNECT, t, POSIT_KEYS[t]).values()) for t in published} == (
+        published
+    )
 
     converge(posit, instance)
 
