@@ -404,7 +404,7 @@ def ensure_same_server(api: Any) -> None:
                 "the new server's history. Load it into a new destination: another "
                 "DUCKDB_DIR for DuckDB (or delete the old file, such as the demo's in data/), "
                 "or another database or dataset; or list it under its own name in `servers` "
-                "(README, Several servers). Nothing was loaded."
+                "(docs/configuration.md, Several servers). Nothing was loaded."
             )
         if recorded["url"] != url:
             progress_log.warning(

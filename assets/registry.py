@@ -49,7 +49,7 @@ class SourceInfo:
     change_probe: ChangeProbe | None = None
     # the source's credential arguments, blanked when it is built outside a run
     credential_args: tuple[str, ...] = ()
-    # Which of the API's servers (README, Several servers): `default` is the one configured
+    # Which of the API's servers (docs/configuration.md, Several servers): `default` is the one configured
     # in the API's own section, a named one has its own section, dataset and asset keys.
     server: str = DEFAULT_SERVER
     # table -> column -> what the column holds, for the Dagster UI's column schemas

@@ -2,7 +2,7 @@
 
 Source settings (servers, keys, page sizes) live in dlt config (.dlt/, SOURCES__...); the
 destination in LOAD_DESTINATION / DUCKDB_DIR (assets/destinations.py). This module is the one
-home for everything Dagster-specific; the README's configuration table lists it.
+home for everything Dagster-specific; docs/configuration.md lists it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Several servers per API (README, "Several servers"): two Posit Connect servers and two
+"""Several servers per API (docs/configuration.md, "Several servers"): two Posit Connect servers and two
 OSCAR clusters, each a real simulator with its own data (another seed and size), configured
-the way the README shows with environment variables and loaded through Dagster."""
+the way docs/configuration.md shows with environment variables and loaded through Dagster."""
 
 from __future__ import annotations
 

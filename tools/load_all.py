@@ -2,7 +2,7 @@
 
 APIs with no server configured are served by the local simulators (the server `demo`), so
 a fresh clone shows data with no setup. Configure a real server (README, "Point it at your
-servers") or several (README, "Several servers") and that API is loaded from them instead.
+servers") or several (docs/configuration.md, "Several servers") and that API is loaded from them instead.
 
     python -m tools.load_all          # materialise everything once, print row counts
     python -m tools.load_all --dev    # start `dagster dev` with the same environment
@@ -176,7 +176,7 @@ def main() -> int:
         "--host",
         default=os.environ.get("DAGSTER_WEBSERVER_HOST", "127.0.0.1"),
         help="address the UI of --dev listens on (default: DAGSTER_WEBSERVER_HOST or 127.0.0.1). "
-        "The UI has no login: anyone who reaches it can launch runs (README, 'Who gets in').",
+        "The UI has no login: anyone who reaches it can launch runs (docs/operations.md, 'Who gets in').",
     )
     parser.add_argument("--port", type=int, default=3000, help="port of the UI of --dev")
     args = parser.parse_args()

@@ -120,7 +120,8 @@ def test_on_one_machine_the_webservers_listen_locally_behind_one_proxy_each():
 
 def test_the_readme_and_deploy_commands_bind_the_webserver_locally():
     commands = []
-    for doc in (REPO_ROOT / "README.md", DEPLOY / "DEPLOY.md"):
+    docs = sorted((REPO_ROOT / "docs").glob("*.md"))
+    for doc in (REPO_ROOT / "README.md", *docs, DEPLOY / "DEPLOY.md"):
         commands += re.findall(r"dagster-webserver[^`\n]*", doc.read_text())
     assert commands
     for command in commands:
