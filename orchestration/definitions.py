@@ -14,12 +14,12 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource
 
+from assets.checks import build_table_checks
+from assets.dagster_settings import OrchestrationSettings
+from assets.dlt_assets import build_api_assets
 from assets.registry import enabled_servers
-from orchestration.checks import build_table_checks
-from orchestration.dlt_assets import build_api_assets
 from orchestration.schedules import build_refresh_schedules
 from orchestration.sensors import build_sensors
-from orchestration.settings import OrchestrationSettings
 
 
 def build_definitions(settings: OrchestrationSettings | None = None) -> Definitions:

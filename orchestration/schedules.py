@@ -1,4 +1,4 @@
-"""Schedules: each API's tables refresh on their cadence (orchestration/cadence.py), with no
+"""Schedules: each API's tables refresh on their cadence (assets/cadence.py), with no
 click needed on a fresh deployment. One job per API, server and cadence, so one server's
 outage fails only its own runs and the two APIs' files load in parallel."""
 
@@ -14,10 +14,10 @@ from dagster import (
 )
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from assets.cadence import cadence_name, cadences
+from assets.dagster_settings import OrchestrationSettings
 from assets.registry import SourceInfo
-from orchestration.cadence import cadence_name, cadences
-from orchestration.settings import OrchestrationSettings
-from orchestration.translator import table_key
+from assets.translator import table_key
 
 
 def build_refresh_schedules(

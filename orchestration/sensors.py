@@ -31,10 +31,10 @@ from dagster import (
 )
 
 from assets._catalog import row_key
+from assets.cadence import CATALOG, cadence_name
+from assets.dagster_settings import OrchestrationSettings
 from assets.registry import ChangeProbe, SourceInfo
-from orchestration.cadence import CATALOG, cadence_name
-from orchestration.settings import OrchestrationSettings
-from orchestration.translator import table_key
+from assets.translator import table_key
 
 CHANGE_TAG = "connect_oscar/change"
 WEBHOOK_TIMEOUT_SECONDS = 10

@@ -9,8 +9,8 @@ from typing import Any
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
 from assets.registry import SourceInfo
+from assets.translator import table_key
 from orchestration.definitions import build_definitions
-from orchestration.translator import table_key
 
 
 def materialize_api(
@@ -20,7 +20,7 @@ def materialize_api(
     config: dict[str, Any] | None = None,
 ) -> ExecuteInProcessResult:
     """Materialise `tables` (default: all) of one API's server in-process, like the UI's button;
-    `config` is the API's run config (orchestration.dlt_assets.EventBackfill)."""
+    `config` is the API's run config (assets.dlt_assets.EventBackfill)."""
     defs = build_definitions()
     api_assets = [
         a for a in defs.assets if any(k.path[:-1] == list(info.key_prefix) for k in a.keys)

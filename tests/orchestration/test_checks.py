@@ -7,8 +7,8 @@ import duckdb
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, AssetSelection, instance_for_test, materialize
 
+from assets.checks import TableState, column_changes, has_rows_result
 from assets.registry import POSIT_CONNECT
-from orchestration.checks import TableState, column_changes, has_rows_result
 from orchestration.definitions import build_definitions
 from tests.conftest import duckdb_file
 

@@ -36,6 +36,7 @@ from assets._http import (
     progress_log,
 )
 from assets.all_servers import all_servers_dataset, refresh_all_servers_views
+from assets.dagster_settings import OrchestrationSettings
 from assets.destination_errors import causes
 from assets.destination_errors import explain as explain_destination_error
 from assets.destinations import (
@@ -47,15 +48,14 @@ from assets.destinations import (
     published_after_load,
 )
 from assets.duckdb_files import DestinationBusy
-from assets.registry import SourceInfo
-from orchestration.materialization import (
+from assets.materialization import (
     admin_metadata,
     history_changes,
     summaries_by_table,
     without_dlt_objects,
 )
-from orchestration.settings import OrchestrationSettings
-from orchestration.translator import CatalogTranslator
+from assets.registry import SourceInfo
+from assets.translator import CatalogTranslator
 
 # Destinations without SQL views (files), where `<api>_all` is not kept.
 NO_VIEWS = ("filesystem",)
@@ -161,7 +161,7 @@ def with_admin_metadata(
     started: datetime,
     load_seconds: float,
 ) -> Iterator[MaterializeResult]:
-    """Each table's result with the metadata an admin reads (orchestration.materialization),
+    """Each table's result with the metadata an admin reads (assets.materialization),
     read from the destination in one connection."""
     requests = summaries_by_table(summaries)
     with pipeline.sql_client() as client:

@@ -8,9 +8,9 @@ from dagster import AssetKey, AssetSpec
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from assets.cadence import cadence_of
+from assets.dagster_settings import OrchestrationSettings
 from assets.registry import SourceInfo
-from orchestration.cadence import cadence_of
-from orchestration.settings import OrchestrationSettings
 
 
 def table_key(info: SourceInfo, table: str) -> AssetKey:

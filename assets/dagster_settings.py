@@ -1,8 +1,10 @@
-"""Settings the orchestration layer reads from the environment, with their defaults.
+"""Settings Dagster reads from the environment, with their defaults: the assets' owners,
+freshness and retries, and the cron, sensor and alert settings of the orchestration layer.
 
 Source settings (servers, keys, page sizes) live in dlt config (.dlt/, SOURCES__...); the
 destination in LOAD_DESTINATION / DUCKDB_DIR (assets/destinations.py). This module is the one
-home for everything Dagster-specific; docs/configuration.md lists it.
+home for everything Dagster-specific; docs/configuration.md lists it. It sits in assets/
+because the asset definitions read it, and nothing in assets/ imports orchestration/.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from datetime import timedelta
 from dagster import FreshnessPolicy
 
 from assets._catalog import Endpoint
-from orchestration.settings import OrchestrationSettings
+from assets.dagster_settings import OrchestrationSettings
 
 CATALOG = "catalog"
 USAGE = "usage"

@@ -40,9 +40,9 @@ from dagster._core.storage.asset_check_execution_record import (
 from assets._catalog import Endpoint
 from assets._http import progress_log
 from assets.destinations import exclusive_load, make_pipeline
+from assets.dlt_assets import writer_pool
 from assets.registry import SourceInfo
-from orchestration.dlt_assets import writer_pool
-from orchestration.translator import table_key
+from assets.translator import table_key
 
 KEY_IS_UNIQUE = "key_is_unique"
 KEY_IS_NOT_NULL = "key_is_not_null"
