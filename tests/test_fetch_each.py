@@ -94,4 +94,6 @@ def test_a_failed_request_stops_the_requests_not_yet_started(monkeypatch):
     monkeypatch.setattr(_catalog, "ThreadPoolExecutor", Pool)
     with pytest.raises(RuntimeError, match="refused 0"):
         list(fetch_each(keys, fetch, max_concurrency=1))
-    assert fetch.started == ["0", "1"]  # the queued ones were cancelled, not made
+    # "1" may or may not have reached the worker before the failure was seen; every request
+    # queued behind it was cancelled, not made
+    assert fetch.started[0] == "0" and set(fetch.started) <= {"0", "1"}
