@@ -82,8 +82,8 @@ def test_the_next_batch_is_requested_while_the_caller_works_on_one():
 def test_a_failed_request_stops_the_requests_not_yet_started(monkeypatch):
     keys = [str(i) for i in range(3 * FANOUT_BATCH)]
     fetch = Recorder(fail_on="0")
-    # the one worker is busy with the second request until the pool is shut down, which
-    # fetch_each does only after the caller has seen the failure
+    # the one worker is held on the second request until the pool is shut down, which
+    # fetch_each does only after it has cancelled what was queued
     shutting_down = fetch.hold["1"] = threading.Event()
 
     class Pool(ThreadPoolExecutor):
@@ -94,6 +94,9 @@ def test_a_failed_request_stops_the_requests_not_yet_started(monkeypatch):
     monkeypatch.setattr(_catalog, "ThreadPoolExecutor", Pool)
     with pytest.raises(RuntimeError, match="refused 0"):
         list(fetch_each(keys, fetch, max_concurrency=1))
-    # "1" may or may not have reached the worker before the failure was seen; every request
-    # queued behind it was cancelled, not made
-    assert fetch.started[0] == "0" and set(fetch.started) <= {"0", "1"}
+    # What is certain: the failure ends the iteration, and nothing beyond the two batches
+    # already queued is ever requested. Which queued requests the worker starts while they
+    # are being cancelled (none when it holds "1", a few when "1" was cancelled first)
+    # depends on the thread scheduler.
+    assert fetch.started[0] == "0"
+    assert not set(fetch.started) & set(keys[2 * FANOUT_BATCH :])
