@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dagster import AssetKey, DagsterInstance
 
-from assets.registry import POSIT_CONNECT
+from assets.registry import OSCAR, POSIT_CONNECT
 from orchestration.definitions import build_definitions
 from tests.conftest import current_count
 from tests.helpers import materialize_api
@@ -13,8 +13,8 @@ from tests.helpers import materialize_api
 NOISE = ("jobs", "destination_type", "first_run", "dagster_dlt/source", "dagster_dlt/pipeline")
 
 
-def latest_metadata(instance: DagsterInstance, table: str) -> dict:
-    event = instance.get_latest_materialization_event(AssetKey(["posit_connect", table]))
+def latest_metadata(instance: DagsterInstance, table: str, api: str = "posit_connect") -> dict:
+    event = instance.get_latest_materialization_event(AssetKey([api, table]))
     assert event is not None, table
     return event.asset_materialization.metadata
 
@@ -69,3 +69,17 @@ def test_asset_specs_carry_no_unserializable_dlt_objects():
     assert specs
     for spec in specs:
         assert not [key for key in spec.metadata if key.startswith("dagster_dlt/")], spec.key
+
+
+def test_every_oscar_table_reports_its_current_rows_and_columns(oscar_sim):
+    instance = DagsterInstance.ephemeral()
+    assert materialize_api(OSCAR, instance=instance).success
+
+    for table in OSCAR.catalog:
+        metadata = latest_metadata(instance, table, api="oscar")
+        assert metadata["dagster/row_count"].value == current_count(OSCAR, table), table
+        assert metadata["rows_loaded"].value > 0, table
+        assert not [name for name in NOISE if name in metadata], table
+        schemas = [v.schema for v in metadata.values() if hasattr(v, "schema")]
+        undescribed = [c.name for s in schemas for c in s.columns if not c.description]
+        assert not undescribed, table
