@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 import threading
 from collections import deque
@@ -154,6 +155,12 @@ class Endpoint:
         if self.mode == "fanout":
             hints[DELETED_COLUMN] = {"data_type": "timestamp", "timezone": True, "nullable": True}
         return hints
+
+    @property
+    def empty_by_design(self) -> bool:
+        """Whether the table cannot have rows with this install's settings: the environment
+        variable it needs (`empty_unless`) is not set."""
+        return bool(self.empty_unless) and not os.environ.get(self.empty_unless)
 
     @property
     def row_identity(self) -> tuple[str, ...]:

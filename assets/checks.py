@@ -16,7 +16,6 @@ location.
 """
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -271,9 +270,7 @@ def has_rows_result(
 ) -> AssetCheckResult:
     """Rows or not; a table that cannot have rows with this install's settings passes."""
     rows = state.current_rows
-    expected_empty = (
-        not rows and endpoint.empty_unless and not os.environ.get(endpoint.empty_unless)
-    )
+    expected_empty = not rows and endpoint.empty_by_design
     if expected_empty:
         description = f"No rows, as expected: {endpoint.empty_unless} is not set on this install."
     else:

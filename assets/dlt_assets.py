@@ -160,9 +160,11 @@ def with_admin_metadata(
     summaries: list[tuple[str, int, int, float]],
     started: datetime,
     load_seconds: float,
+    notes: dict[str, str],
 ) -> Iterator[MaterializeResult]:
     """Each table's result with the metadata an admin reads (assets.materialization),
-    read from the destination in one connection."""
+    read from the destination in one connection; `notes` says why a table loaded with a part
+    the server withheld."""
     requests = summaries_by_table(summaries)
     with pipeline.sql_client() as client:
         for result in results:
@@ -177,6 +179,7 @@ def with_admin_metadata(
                     load_seconds=load_seconds,
                     changes=history_changes(client, endpoint, started) if created else None,
                     descriptions=info.column_descriptions,
+                    note=notes.get(endpoint.table),
                 )
             )
 
@@ -226,14 +229,9 @@ def build_api_assets(info: SourceInfo, settings: OrchestrationSettings) -> Asset
                     if result.asset_key.path[-1] not in failures.by_table
                 ]
                 load_seconds = time.monotonic() - clock
-                for result in with_admin_metadata(
-                    info, pipeline, results, summaries, started, load_seconds
-                ):
-                    table = result.asset_key.path[-1]
-                    if table in failures.notes:  # loaded, with a part the server withheld
-                        note = {"note": MetadataValue.text(failures.notes[table])}
-                        result = result._replace(metadata={**result.metadata, **note})
-                    yield result
+                yield from with_admin_metadata(
+                    info, pipeline, results, summaries, started, load_seconds, failures.notes
+                )
                 if destination_name() not in NO_VIEWS:
                     views = refresh_all_servers_views(pipeline, info.configured_servers())
                     context.log.info(

@@ -126,6 +126,7 @@ def admin_metadata(
     load_seconds: float,
     changes: TableChanges | None,
     descriptions: Mapping[str, Mapping[str, str]],
+    note: str | None = None,
 ) -> dict[str, Any]:
     """The materialisation's metadata as the UI shows it (see the module docstring).
     `descriptions` maps table -> column -> description, for the table and its child tables."""
@@ -141,6 +142,8 @@ def admin_metadata(
         metadata["requests"] = MetadataValue.int(requests)
     if changes is not None:
         metadata.update(changes.as_metadata())
+    if note:
+        metadata["note"] = MetadataValue.text(note)
     if dlt_metadata.get(TABLE_NAME) is not None:
         metadata[TABLE_NAME] = dlt_metadata[TABLE_NAME]
     for name, value in dlt_metadata.items():

@@ -149,7 +149,7 @@ def print_row_counts(servers: list[SourceInfo]) -> None:
 def _shown(endpoint: Endpoint, count: int | None) -> str:
     if count:
         return f"{count:>8,}"
-    if endpoint.empty_unless and not os.environ.get(endpoint.empty_unless):
+    if endpoint.empty_by_design:
         return f"       0  (by design: needs {endpoint.empty_unless}, see its description)"
     return "       0  (nothing on the server yet)" if count == 0 else "no rows yet"
 
