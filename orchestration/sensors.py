@@ -31,6 +31,7 @@ from dagster import (
 )
 
 from assets._catalog import row_key
+from assets._http import plural
 from assets.cadence import CATALOG, cadence_name
 from assets.dagster_settings import OrchestrationSettings
 from assets.registry import ChangeProbe, SourceInfo
@@ -77,7 +78,7 @@ def build_change_sensor(info: SourceInfo, settings: OrchestrationSettings) -> Se
                 + info.in_own_terms(str(error)).removeprefix(f"{info.server_title}: ")
             )
         digest = row_key(versions)  # the canonical-JSON hash the event tables key rows by
-        items = f"{len(versions):,} {'item' if len(versions) == 1 else 'items'}"
+        items = plural(len(versions), "item")
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         cursor = json.dumps({"digest": digest, "rows": len(versions), "since": now})
         if context.cursor is None:
