@@ -22,10 +22,13 @@ other endpoints' lists, which are requested once per run however many tables use
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import os
+import queue
 import re
 import threading
 from collections import deque
@@ -871,7 +874,7 @@ def _latest_rows(
 
 
 def _event_rows(
-    api: Any, endpoint: Endpoint, _max_concurrency: int, window: EventWindow
+    api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow
 ) -> Callable[..., Iterator[Any]]:
     try:
         start, end = window.bounds()
@@ -893,6 +896,10 @@ def _event_rows(
             on_cursor_value_missing="include",
         ),
     ) -> Iterator[list[dict[str, Any]]]:
+        if _windowable(endpoint) and (end is not None or since.last_value == start):
+            # a backfill, or a first load (the cursor is still where the settings start it)
+            yield from windowed_event_pages(api, endpoint, since.last_value, end, max_concurrency)
+            return
         params = {}
         if endpoint.cursor_param and since.last_value:
             params[endpoint.cursor_param] = rfc3339(since.last_value)
@@ -902,8 +909,8 @@ def _event_rows(
         # later page is older still; stop requesting instead of leaving it to dlt, which sees
         # the rows only after they are batched (assets._arrow).
         oldest_wanted = since.last_value if endpoint.descending else None
-        since_text = f"nothing new since {rfc3339(since.last_value)}" if since.last_value else None
-        for page in api.pages(endpoint, params=params, nothing_new=since_text or "no events yet"):
+        nothing_new = _nothing_new(since.last_value)
+        for page in api.pages(endpoint, params=params, nothing_new=nothing_new):
             batch = coerce_rows(endpoint, page)
             yield batch
             if oldest_wanted is not None and _reaches_before(batch, endpoint.cursor, oldest_wanted):
@@ -918,3 +925,177 @@ def _reaches_before(rows: list[dict[str, Any]], cursor: str | None, value: Any) 
         return bool(times) and min(times) < value
     except TypeError:  # values dlt compares its own way (not timestamps): let dlt decide
         return False
+
+
+# A first load or a backfill reads [from, to] as disjoint time windows at once (keyset paging is
+# one request after another within a window). Each window ends on a partial page, so one
+# should hold a few pages; more windows than workers lets a quiet window's worker take the
+# next while a busy one is still paging.
+PAGES_PER_WINDOW = 2
+WINDOWS_PER_WORKER = 4
+# Window edges fall on whole minutes from the first page's last event, so that data written
+# to the minute has events exactly on the edges (tests/posit_connect/test_event_windows.py).
+WINDOW_STEP_UNIT = timedelta(minutes=1)
+
+
+def _windowable(endpoint: Endpoint) -> bool:
+    """Whether the endpoint filters on a time range ([cursor_param, end_param], oldest first)."""
+    return bool(endpoint.cursor_param and endpoint.end_param and not endpoint.descending)
+
+
+def windowed_event_pages(
+    api: Any,
+    endpoint: Endpoint,
+    lower: datetime | None,
+    end: datetime | None,
+    max_concurrency: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """The events of [lower, end] (either open), oldest first within each window, windows in
+    the order they finish; the incremental cursor ends at their newest row, as a sequential
+    read's would.
+
+    The first page, one request as a sequential read makes it, tells whether there is more and
+    how densely the history starts; the rest, from the first page's last instant `t` to `end`
+    (or now, the last window staying open for events that arrive meanwhile), is split into
+    windows of equal length read `max_concurrency` at a time. The server's `from`/`to` are
+    both inclusive, and a Shiny session is returned by every window it overlaps, so each
+    window keeps the rows whose cursor lies in its own [start, stop): an event on an edge, or a
+    session spanning one, is loaded once."""
+    progress = Progress(endpoint.table)
+    cursor, page_size = endpoint.cursor or "", int(endpoint.params.get("limit") or 0)
+    params = {}
+    if lower is not None:
+        params[endpoint.cursor_param] = rfc3339(lower)
+    if end is not None:
+        params[endpoint.end_param] = rfc3339(end)
+    pages = _window_pages(api, endpoint, params)
+    first = next(pages, [])
+    times = [row[cursor] for row in first if isinstance(row.get(cursor), datetime)]
+    # the last page (or no page size to tell), or nothing to split on: read on
+    if not page_size or len(first) < page_size or not times:
+        for page in itertools.chain([first], pages):
+            progress.add(len(page))
+            if page:
+                yield page
+        progress.done(_nothing_new(lower))
+        return
+    pages.close()  # the page read ahead, if any, is not needed
+    oldest, edge = min(times), max(times)
+    # rows on the first page's last instant may continue on the next: its window has them all
+    kept = [row for row in first if not isinstance(row.get(cursor), datetime) or row[cursor] < edge]
+    progress.add(len(kept))
+    yield kept
+    windows = _windows(edge, end, oldest, max_concurrency)
+    yield from _read_windows(api, endpoint, windows, max_concurrency, progress)
+    progress.done(_nothing_new(lower))
+
+
+def _nothing_new(lower: datetime | None) -> str:
+    return f"nothing new since {rfc3339(lower)}" if lower else "no events yet"
+
+
+def _windows(
+    first: datetime, end: datetime | None, oldest: datetime, max_concurrency: int
+) -> list[tuple[datetime, datetime | None]]:
+    """[start, stop) windows from `first` on; the last one's stop is `end` (None: open). Their
+    number follows the density of the first page (`oldest` to `first`: one page)."""
+    upper = end or datetime.now(UTC)
+    span = upper - first
+    per_page = max(first - oldest, timedelta(microseconds=1))
+    pages = span / per_page if span > timedelta(0) else 0
+    count = max(1, min(-(-int(pages) // PAGES_PER_WINDOW), WINDOWS_PER_WORKER * max_concurrency))
+    step = max(-(-(span / count) // WINDOW_STEP_UNIT), 1) * WINDOW_STEP_UNIT
+    edges = [first + k * step for k in range(count) if k == 0 or first + k * step < upper]
+    return list(zip(edges, [*edges[1:], end], strict=True))
+
+
+def _read_windows(
+    api: Any,
+    endpoint: Endpoint,
+    windows: list[tuple[datetime, datetime | None]],
+    max_concurrency: int,
+    progress: Progress,
+) -> Iterator[list[dict[str, Any]]]:
+    """Each window's rows, `max_concurrency` windows at a time, page by page as they arrive.
+    A few pages wait at most (memory stays flat); a failed window stops the others and
+    raises here, as does closing this generator."""
+    arrived: queue.Queue[tuple[list[dict[str, Any]] | None, BaseException | None]] = queue.Queue(
+        maxsize=2 * max(1, max_concurrency)
+    )
+    stopped = threading.Event()
+    last = len(windows) - 1
+
+    def put(entry: tuple[list[dict[str, Any]] | None, BaseException | None]) -> None:
+        while not stopped.is_set():
+            try:
+                arrived.put(entry, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(index: int) -> None:
+        start, stop = windows[index]
+        params = {endpoint.cursor_param: rfc3339(start)}
+        if stop is not None:
+            params[endpoint.end_param] = rfc3339(stop)
+        try:
+            if stopped.is_set():
+                return
+            with contextlib.closing(_window_pages(api, endpoint, params)) as pages:
+                for page in pages:
+                    put(
+                        (
+                            [
+                                r
+                                for r in page
+                                if _in_window(r, endpoint, index == last, *windows[index])
+                            ],
+                            None,
+                        )
+                    )
+                    if stopped.is_set():
+                        return
+        except BaseException as error:  # handed to the consumer, which raises it
+            put((None, error))
+        finally:
+            put((None, None))
+
+    pool = ThreadPoolExecutor(max_workers=max(1, max_concurrency))
+    try:
+        for index in range(len(windows)):
+            pool.submit(read, index)
+        for _ in windows:
+            while True:
+                page, error = arrived.get()
+                if error is not None:
+                    raise error
+                if page is None:
+                    break
+                progress.add(len(page))
+                if page:
+                    yield page
+    finally:
+        stopped.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _window_pages(
+    api: Any, endpoint: Endpoint, params: dict[str, Any]
+) -> Iterator[list[dict[str, Any]]]:
+    """The coerced pages of one request's paging; closing it stops the read-ahead."""
+    pages = api.pages(endpoint, params=params, quiet=True)
+    try:
+        for page in pages:
+            yield coerce_rows(endpoint, page)
+    finally:
+        pages.close()
+
+
+def _in_window(
+    row: dict[str, Any], endpoint: Endpoint, last: bool, start: datetime, stop: datetime | None
+) -> bool:
+    """Whether the row's cursor is in [start, stop), or [start, stop] for the last window."""
+    value = row.get(endpoint.cursor or "")
+    if not isinstance(value, datetime) or value < start:
+        return False
+    return stop is None or value < stop or (last and value == stop)

@@ -135,6 +135,9 @@ class Simulator:
         # Every API request as it arrived, faulted ones included: (time.monotonic(), method,
         # path with query, fault applied or None). Tests read retry timing and counts here.
         self.request_times: list[tuple[float, str, str, str | None]] = []
+        # Every API request from arrival to its answer sent: (arrived, answered, path with
+        # query), time.monotonic(). Tests see which requests overlapped (ran concurrently).
+        self.request_spans: list[tuple[float, float, str]] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -193,6 +196,7 @@ class Simulator:
             self.fault_log.clear()
             self.requests_log.clear()
             self.request_times.clear()
+            self.request_spans.clear()
 
     def add_fault(self, **spec: Any) -> Fault:
         fault = Fault(**spec)
@@ -389,7 +393,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+    def _handle_timed(self) -> None:
+        arrived = time.monotonic()
+        self._handle()
+        if not self.path.startswith(CONTROL_PREFIX):
+            with self.sim._lock:
+                self.sim.request_spans.append((arrived, time.monotonic(), self.path))
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle_timed
 
 
 class SimulatorClient:

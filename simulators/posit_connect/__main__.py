@@ -20,6 +20,7 @@ SIZES = {
     "audit_logs": 300,
     "oauth_integrations": 3,
     "oauth_sessions": 6,
+    "usage_days": 180,  # how far back visits and Shiny sessions go
 }
 
 

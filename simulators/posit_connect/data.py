@@ -20,7 +20,7 @@ from itertools import accumulate
 from typing import Any
 
 from . import timestamps as ts
-from .events import NO_INDEX, EventLog
+from .events import NO_INDEX, EventLog, SessionLog
 
 USER_SPAN_US = 3 * 365 * ts.MICROS_PER_DAY
 CONTENT_SPAN_US = 3 * 365 * ts.MICROS_PER_DAY
@@ -127,10 +127,19 @@ class Sizes:
     audit_logs: int = 300
     oauth_integrations: int = 3
     oauth_sessions: int = 6
+    usage_days: int = USAGE_SPAN_US // ts.MICROS_PER_DAY
 
 
 def _bits(value: int, shift: int, width: int) -> int:
     return (value >> shift) & ((1 << width) - 1)
+
+
+def _session_seconds(bits: int) -> int:
+    """A Shiny session's length: mostly minutes, some hours."""
+    return 5 + _bits(bits, 8, 12) * (1 + _bits(bits, 20, 2))
+
+
+LONGEST_SESSION_US = _session_seconds(2**64 - 1) * ts.MICROS_PER_SECOND
 
 
 def _spread(
@@ -176,7 +185,9 @@ class ConnectData:
         self.integrations: list[dict] = []
         self.oauth_sessions: list[dict] = []
         self.visits = EventLog()
-        self.shiny = EventLog()
+        self.shiny = SessionLog(
+            lambda bits: _session_seconds(bits) * ts.MICROS_PER_SECOND, LONGEST_SESSION_US
+        )
         self.audit = EventLog()
 
         self._generate(sizes, now_us)
@@ -190,12 +201,12 @@ class ConnectData:
             self._add_user(now_us - int(self._rng["users"].random() * USER_SPAN_US), now_us, role)
         self._generate_groups(sizes.groups, now_us)
         self._generate_tags(now_us)
+        usage_start = now_us - sizes.usage_days * ts.MICROS_PER_DAY
         for _ in range(sizes.content):
-            created = now_us - USAGE_SPAN_US - int(self._rng["content"].random() * CONTENT_SPAN_US)
+            created = usage_start - int(self._rng["content"].random() * CONTENT_SPAN_US)
             deployed = created + int(self._rng["content"].random() * (now_us - created))
             self._add_content(created, deployed)
         self._generate_oauth(sizes, now_us)
-        usage_start = now_us - USAGE_SPAN_US
         self._append_visits(sizes.visits, usage_start, now_us, self._rng["visits"])
         self._append_shiny(sizes.shiny_sessions, usage_start, now_us, self._rng["shiny"])
         self._append_audit(sizes.audit_logs, now_us - AUDIT_SPAN_US, now_us, self._rng["audit"])
@@ -409,11 +420,13 @@ class ConnectData:
         count = len(candidates)
         return [candidates[int(count * rng.random() ** 3)] for _ in range(n)]
 
-    def _append_visits(self, n: int, start_us: int, end_us: int, rng: random.Random) -> None:
+    def _append_visits(
+        self, n: int, start_us: int, end_us: int, rng: random.Random, at: list[int] | None = None
+    ) -> None:
         live = self.live_indexes()
         if not live or n <= 0:
             return
-        times = _spread(rng, n, start_us, end_us, whole_seconds=False)
+        times = at if at is not None else _spread(rng, n, start_us, end_us, whole_seconds=False)
         content = self._popular_content(rng, live, n)
         users = len(self.users)
         # Content open to everyone is often visited without logging in.
@@ -426,12 +439,14 @@ class ConnectData:
         bits = [rng.getrandbits(64) for _ in range(n)]
         self.visits.extend(times, content, user, bits)
 
-    def _append_shiny(self, n: int, start_us: int, end_us: int, rng: random.Random) -> None:
+    def _append_shiny(
+        self, n: int, start_us: int, end_us: int, rng: random.Random, at: list[int] | None = None
+    ) -> None:
         live = self.live_indexes()
         shiny = [c for c in live if self.content[c]["app_mode"] in SHINY_MODES] or live
         if not shiny or n <= 0:
             return
-        times = _spread(rng, n, start_us, end_us, whole_seconds=True)
+        times = at if at is not None else _spread(rng, n, start_us, end_us, whole_seconds=True)
         content = self._popular_content(rng, shiny, n)
         user = [int(len(self.users) * rng.random()) for _ in range(n)]
         bits = [rng.getrandbits(64) for _ in range(n)]
@@ -474,13 +489,12 @@ class ConnectData:
         log = self.shiny
         bits, started = log.bits[position], log.times[position]
         style = ts.SECOND_STYLES[_bits(bits, 0, 8) % len(ts.SECOND_STYLES)]
-        # Session lengths: mostly minutes, some hours.
-        duration_s = 5 + _bits(bits, 8, 12) * (1 + _bits(bits, 20, 2))
+        ended = log.ended(position)
         return {
             "content_guid": self.content[log.content[position]]["guid"],
             "user_guid": self._user_guid(log.user[position]),
             "started": style.format(started),
-            "ended": style.format(started + duration_s * ts.MICROS_PER_SECOND),
+            "ended": None if ended is None else style.format(ended),
             "data_version": 1,
         }
 
@@ -578,6 +592,35 @@ class ConnectData:
 
     def add_audit_logs(self, n: int, now_us: int) -> dict:
         return self._append_now(self.audit, self._append_audit, n, now_us)
+
+    def open_shiny_sessions(self, n: int, now_us: int) -> dict:
+        """New sessions still open (`ended` null) until `close_shiny_sessions`."""
+        before = len(self.shiny)
+        added = self.add_shiny_sessions(n, now_us)
+        self.shiny.ends.update(dict.fromkeys(range(before, len(self.shiny))))
+        return added
+
+    def close_shiny_sessions(self, n: int, now_us: int) -> dict:
+        """The `n` oldest open sessions end now."""
+        still_open = sorted(p for p, end in self.shiny.ends.items() if end is None)[:n]
+        for position in still_open:
+            self.shiny.ends[position] = max(now_us, self.shiny.times[position])
+        return {"closed": len(still_open)}
+
+    def add_events_at(self, log: str, times_us: list[int], open_us: Sequence[int] = ()) -> dict:
+        """Visits or Shiny sessions at the given instants (not before the log's newest); the
+        sessions that start at an instant of `open_us` stay open."""
+        events, append = {
+            "visits": (self.visits, self._append_visits),
+            "shiny": (self.shiny, self._append_shiny),
+        }[log]
+        before = len(events)
+        append(len(times_us), 0, 0, self._rng["mutate"], sorted(times_us))
+        still_open = set(open_us) if events is self.shiny else set()
+        for position in range(before, len(events)):
+            if events.times[position] in still_open:
+                self.shiny.ends[position] = None
+        return {"added": len(events) - before, "total": len(events)}
 
     def _append_now(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 NO_INDEX = -1  # "no content" / "anonymous user" in the int columns
@@ -87,8 +87,8 @@ class EventLog:
         """The rows `query` asks for; see `_slice_bounds` for how cursors move."""
         if query.empty:
             return KeysetPage([], None, None)
-        view = self._view(query.content_index)
-        low, high = self._time_window(view, query.start_us, query.end_us)
+        view, start_us = self._from(self._view(query.content_index), query.start_us)
+        low, high = self._time_window(view, start_us, query.end_us)
         start, stop = _slice_bounds(view, low, high, query)
         positions = list(view[start:stop])
         more_below, more_above = start > low, stop < high
@@ -113,6 +113,10 @@ class EventLog:
             self._index_content(0)
         return self._by_content.get(content_index, array("i"))
 
+    def _from(self, view: Sequence[int], start_us: int | None) -> tuple[Sequence[int], int | None]:
+        """The view and lower time bound that `from` leaves: events at or after it."""
+        return view, start_us
+
     def _index_content(self, first_position: int) -> None:
         assert self._by_content is not None
         by_content = self._by_content
@@ -130,6 +134,63 @@ class EventLog:
         first = 0 if start_us is None else bisect_left(self.times, start_us)
         after_last = len(self.times) if end_us is None else bisect_right(self.times, end_us)
         return bisect_left(view, first), bisect_left(view, after_last)
+
+
+class SessionLog(EventLog):
+    """Shiny sessions, which have an end. Connect's `from` drops only the sessions that ended
+    before it: one that started earlier and ended at or after it, or is still open, is
+    returned too (so a session spanning two windows is in both). A session's end is derived
+    from its bits (`duration_us`), unless it was opened or closed since (`ends`: position ->
+    end, None while open)."""
+
+    def __init__(self, duration_us: Callable[[int], int], longest_us: int) -> None:
+        super().__init__()
+        self._duration_us = duration_us
+        self._longest_us = longest_us
+        self.ends: dict[int, int | None] = {}
+
+    def ended(self, position: int) -> int | None:
+        if position in self.ends:
+            return self.ends[position]
+        return self.times[position] + self._duration_us(self.bits[position])
+
+    def _from(self, view: Sequence[int], start_us: int | None) -> tuple[Sequence[int], int | None]:
+        if start_us is None:
+            return view, None
+        first = bisect_left(self.times, start_us)
+        # derived sessions are at most `longest_us` long; those set by hand are few
+        recent = range(bisect_left(self.times, start_us - self._longest_us), first)
+        earlier = {*recent, *(p for p in self.ends if p < recent.start)}
+        reaching = sorted(
+            p
+            for p in earlier
+            if _contains(view, p) and ((end := self.ended(p)) is None or end >= start_us)
+        )
+        return _Chain(reaching, view[bisect_left(view, first) :]), None
+
+
+def _contains(view: Sequence[int], position: int) -> bool:
+    index = bisect_left(view, position)
+    return index < len(view) and view[index] == position
+
+
+class _Chain(Sequence[int]):
+    """Two sorted position sequences, the first all below the second, read as one."""
+
+    def __init__(self, head: list[int], tail: Sequence[int]) -> None:
+        self._head, self._tail = head, tail
+
+    def __len__(self) -> int:
+        return len(self._head) + len(self._tail)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if index < len(self._head):
+            return self._head[index]
+        return self._tail[index - len(self._head)]
 
 
 def _slice_bounds(view: Sequence[int], low: int, high: int, query: KeysetQuery) -> tuple[int, int]:

@@ -112,6 +112,7 @@ class PositConnectSimulator(Simulator):
         audit_logs: int = 300,
         oauth_integrations: int = 3,
         oauth_sessions: int = 6,
+        usage_days: int = 180,
         version: str = "2025.09.0",
         latency_ms: float = 0.0,
         seed: int = 0,
@@ -132,7 +133,7 @@ class PositConnectSimulator(Simulator):
         self.version = version
         sizes = Sizes(
             content, users, groups, visits, shiny_sessions, audit_logs,
-            oauth_integrations, oauth_sessions,
+            oauth_integrations, oauth_sessions, usage_days,
         )  # fmt: skip
         self.data = ConnectData(sizes, seed, generated_at_us or ts.now_us(), self.url)
 
@@ -453,10 +454,19 @@ class PositConnectSimulator(Simulator):
             "add_visits": self.data.add_visits,
             "add_shiny_sessions": self.data.add_shiny_sessions,
             "add_audit_logs": self.data.add_audit_logs,
+            "open_shiny_sessions": self.data.open_shiny_sessions,
+            "close_shiny_sessions": self.data.close_shiny_sessions,
         }
+        if action in ("add_visits_at", "add_shiny_sessions_at"):
+            times = [ts.parse(str(t)) for t in params.get("times", [])]
+            still_open = [ts.parse(str(t)) for t in params.get("open", [])]
+            log = "visits" if action == "add_visits_at" else "shiny"
+            with self._data_lock:
+                return self.data.add_events_at(log, times, still_open)
         if action not in mutations:
             raise ValueError(
-                f"unknown action {action!r}; known: {sorted(mutations)} and set_version"
+                f"unknown action {action!r}; known: {sorted(mutations)}, add_visits_at, "
+                "add_shiny_sessions_at and set_version"
             )
         n = int(params.get("n", 1))
         if n < 0:

@@ -83,7 +83,7 @@ class Server:
         self.requests: list[dict[str, Any]] = []
         self.pages_read = 0
 
-    def pages(self, endpoint: Endpoint, params: dict[str, Any], nothing_new: str):
+    def pages(self, endpoint: Endpoint, params: dict[str, Any], **_: Any):
         self.requests.append(dict(params))
         since = params.get("from", "0000")
         until = params.get("to", "9999")
