@@ -29,8 +29,10 @@ from bench.floor import THREADS as FLOOR_THREADS
 from bench.sim import REPO_ROOT, SimulatorProcess
 
 CONTENDERS = ("seed", "floor", "dlt-arrow", "ours")
-# Contenders that measure some workloads only: a bound for them, not a loader of every table.
-ONLY_IN = {"dlt-arrow": ("a", "c")}
+WORKLOADS = ("a", "b", "c", "d", "e", "f", "g", "j")
+# Contenders that measure some workloads only: a bound for them, not a loader of every table;
+# the seed takes minutes and gigabytes from 200,000 visits on, so it stays out of (g).
+ONLY_IN = {"dlt-arrow": ("a", "c"), "seed": ("a", "b", "c")}
 
 # Small everything-else, so a workload's time is its table's.
 SMALL = {"users": 30, "groups": 5, "visits": 0, "shiny_sessions": 0, "audit_logs": 0}
@@ -90,6 +92,10 @@ TABLE_WORKLOADS = {
         ["content_visits"],
     ),
 }
+# (g): a first load of a long usage history at real latency (`--scale` shrinks the visits).
+HISTORY_VISITS, HISTORY_DAYS, HISTORY_LATENCY_MS = 1_000_000, 730, 50
+# (j): the hourly (catalog) tables of a big server, loaded once, then rerun unchanged.
+QUIET_SERVER = {"content": 20_000, "users": 2_000, "groups": 50}
 # (d): every table, sized so each load mode has real work.
 RERUN_SIM = {
     "content": 2_000,
@@ -293,6 +299,54 @@ class Bench:
             "request each whatever their history)"
         )
 
+    def first_history_load(self) -> None:
+        """(g) the first load of two years of visits, at 50 ms a request."""
+        visits = int(HISTORY_VISITS * self.options.scale)
+        workload = Workload(
+            "g",
+            f"(g) {visits:,} visits over {HISTORY_DAYS} days, {HISTORY_LATENCY_MS} ms",
+            {**SMALL, "content": 200, "visits": visits, "usage_days": HISTORY_DAYS},
+            ["content_visits"],
+        )
+        workload.sim["latency_ms"] = HISTORY_LATENCY_MS
+        self.table_workload(workload)
+
+    def hourly_rerun(self) -> None:
+        """(j) every hourly-scheduled table rerun against a big server that did not change."""
+        if "ours" not in self.options.contenders:
+            return
+        from assets.cadence import CATALOG, cadence_name
+        from assets.posit_connect.settings import ENDPOINTS
+
+        hourly = [e.table for e in ENDPOINTS if cadence_name(e) == CATALOG]
+        sizes = {k: max(1, int(v * self.options.scale)) for k, v in QUIET_SERVER.items()}
+        sizes["groups"] = QUIET_SERVER["groups"]
+        first_runs, reruns = [], []
+        with SimulatorProcess(**{**SMALL, **sizes}) as sim:
+            for _ in range(self.options.repeat):
+                workdir = self.workdir("j")
+                first_runs.append(run_contender("ours", sim, hourly, workdir))
+                reruns.append(run_contender("ours", sim, hourly, workdir))
+                shutil.rmtree(workdir, ignore_errors=True)
+                self.progress(
+                    f"j ours: first {first_runs[-1].seconds:.2f}s, rerun {reruns[-1].seconds:.2f}s "
+                    f"({reruns[-1].requests} requests)"
+                )
+        title = (
+            f"(j) hourly tables, {sizes['content']:,} items, {sizes['users']:,} users, "
+            f"{sizes['groups']} groups"
+        )
+        first = Row(title, "ours 1st run", first_runs, "", f"{first_runs[-1].requests} requests")
+        rerun = Row(title, "ours rerun", reruns, "ours 1st run", f"{reruns[-1].requests} requests")
+        self.rows += [first, rerun]
+        routes = ", ".join(
+            f"{route.split('/v1/', 1)[-1]} {count}"
+            for route, count in sorted(reruns[-1].by_route.items())
+        )
+        self.extra_lines.append(
+            f"(j) requests of the unchanged hourly run, by route: {routes} ({', '.join(hourly)})"
+        )
+
     def memory(self) -> None:
         """(e) peak RSS at 100,000 and 1,000,000 visits."""
         for visits in MEMORY_SIZES:
@@ -381,8 +435,14 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "-w",
         "--workloads",
-        default="a,b,c,d,e,f",
-        help="comma-separated subset of a,b,c,d,e,f (default: all)",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated subset of {','.join(WORKLOADS)} (default: all)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="size of (g)'s visits and (j)'s items and users against the targets' (default 1)",
     )
     parser.add_argument(
         "-r", "--repeat", type=int, default=3, help="runs per contender (median; default 3)"
@@ -413,9 +473,9 @@ def _arguments() -> argparse.Namespace:
     options = parser.parse_args()
     options.workloads = [w.strip() for w in options.workloads.split(",") if w.strip()]
     options.contenders = [c.strip() for c in options.contenders.split(",") if c.strip()]
-    unknown = set(options.workloads) - set("abcdef")
+    unknown = set(options.workloads) - set(WORKLOADS)
     if unknown or set(options.contenders) - set(CONTENDERS):
-        parser.error("workloads are a-f; contenders " + ", ".join(CONTENDERS))
+        parser.error(f"workloads are {', '.join(WORKLOADS)}; contenders {', '.join(CONTENDERS)}")
     return options
 
 
@@ -427,6 +487,8 @@ def main() -> None:
         "d": bench.rerun,
         "e": bench.memory,
         "f": bench.code_location,
+        "g": bench.first_history_load,
+        "j": bench.hourly_rerun,
     }
     started = time.monotonic()
     try:
