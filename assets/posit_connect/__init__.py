@@ -164,7 +164,8 @@ def posit_connect_source(
         base_url: the server, with or without /__api__ (falls back to CONNECT_SERVER).
         api_key: a Connect API key (falls back to CONNECT_API_KEY, then to credential
             exchange of CONNECT_CONTENT_SESSION_TOKEN).
-        max_concurrency: parallel per-item requests for fan-out tables.
+        max_concurrency: parallel per-item requests for fan-out tables, and parallel time
+            windows of a first load or backfill of event tables that take `from`/`to`.
         start_date: RFC3339 lower bound for the first load of event tables (default: all).
         end_date: with it, event tables load exactly [start_date, end_date] (a backfill) and
             the incremental cursor is left as it was.
