@@ -22,13 +22,11 @@ other endpoints' lists, which are requested once per run however many tables use
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import itertools
 import json
 import os
-import queue
 import re
 import threading
 from collections import deque
@@ -66,6 +64,7 @@ from assets._http import (
     SourceError,
     cycle_collection_paused,
     progress_log,
+    read_concurrently,
 )
 
 DELETED_COLUMN = "deleted_time"
@@ -1016,67 +1015,23 @@ def _read_windows(
     max_concurrency: int,
     progress: Progress,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Each window's rows, `max_concurrency` windows at a time, page by page as they arrive.
-    A few pages wait at most (memory stays flat); a failed window stops the others and
-    raises here, as does closing this generator."""
-    arrived: queue.Queue[tuple[list[dict[str, Any]] | None, BaseException | None]] = queue.Queue(
-        maxsize=2 * max(1, max_concurrency)
-    )
-    stopped = threading.Event()
-    last = len(windows) - 1
+    """Each window's rows, `max_concurrency` windows at a time, page by page as they arrive;
+    a few pages wait at most, so memory stays flat."""
 
-    def put(entry: tuple[list[dict[str, Any]] | None, BaseException | None]) -> None:
-        while not stopped.is_set():
-            try:
-                arrived.put(entry, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def read(index: int) -> None:
+    def rows_of(index: int) -> Iterator[list[dict[str, Any]]]:
         start, stop = windows[index]
         params = {endpoint.cursor_param: rfc3339(start)}
         if stop is not None:
             params[endpoint.end_param] = rfc3339(stop)
-        try:
-            if stopped.is_set():
-                return
-            with contextlib.closing(_window_pages(api, endpoint, params)) as pages:
-                for page in pages:
-                    put(
-                        (
-                            [
-                                r
-                                for r in page
-                                if _in_window(r, endpoint, index == last, *windows[index])
-                            ],
-                            None,
-                        )
-                    )
-                    if stopped.is_set():
-                        return
-        except BaseException as error:  # handed to the consumer, which raises it
-            put((None, error))
-        finally:
-            put((None, None))
+        last = index == len(windows) - 1
+        for page in _window_pages(api, endpoint, params):
+            yield [row for row in page if _in_window(row, endpoint, last, start, stop)]
 
-    pool = ThreadPoolExecutor(max_workers=max(1, max_concurrency))
-    try:
-        for index in range(len(windows)):
-            pool.submit(read, index)
-        for _ in windows:
-            while True:
-                page, error = arrived.get()
-                if error is not None:
-                    raise error
-                if page is None:
-                    break
-                progress.add(len(page))
-                if page:
-                    yield page
-    finally:
-        stopped.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+    sources = [functools.partial(rows_of, index) for index in range(len(windows))]
+    for page in read_concurrently(sources, max_concurrency, depth=2 * max_concurrency):
+        progress.add(len(page))
+        if page:
+            yield page
 
 
 def _window_pages(

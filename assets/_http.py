@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -463,8 +463,20 @@ def read_ahead(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
     """`items`, iterated on a worker thread up to `depth` items ahead: the next page is being
     requested while the caller works on this one. An exception reaches the caller where it
     happened, after the items before it; closing this generator stops the worker."""
-    ready: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    return read_concurrently([lambda: items], workers=1, depth=depth)
+
+
+def read_concurrently(
+    sources: Sequence[Callable[[], Iterable[Any]]], workers: int, depth: int
+) -> Iterator[Any]:
+    """The items of every source, as they arrive: each source is iterated whole by one of
+    `workers` threads, and up to `depth` items wait for the caller. An exception reaches the
+    caller where it happened; closing this generator (or the exception) stops the workers, and
+    a source not started by then is not started."""
+    ready: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
+    waiting = iter(sources)
+    take = threading.Lock()
 
     def put(entry: tuple[Any, BaseException | None]) -> bool:
         while not stop.is_set():
@@ -476,22 +488,30 @@ def read_ahead(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
         return False
 
     def work() -> None:
-        try:
-            for item in items:
-                if not put((item, None)):
-                    return
-            put((_END, None))
-        except BaseException as error:
-            put((_END, error))
+        while not stop.is_set():
+            with take:
+                source = next(waiting, None)
+            if source is None:
+                return
+            try:
+                for item in source():
+                    if not put((item, None)):
+                        return
+                put((_END, None))
+            except BaseException as error:
+                put((_END, error))
 
-    threading.Thread(target=work, name="read-ahead", daemon=True).start()
+    for _ in range(max(1, min(workers, len(sources)))):
+        threading.Thread(target=work, name="read-ahead", daemon=True).start()
     try:
-        while True:
+        remaining = len(sources)
+        while remaining:
             item, error = ready.get()
             if error is not None:
                 raise error
             if item is _END:
-                return
+                remaining -= 1
+                continue
             yield item
     finally:
         stop.set()
