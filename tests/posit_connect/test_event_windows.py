@@ -192,3 +192,12 @@ def test_a_backfill_reads_its_range_in_windows_and_adds_nothing_loaded(history):
     assert all(utc(q["to"]) <= end for _, _, q in asked)
     assert loaded_rows(VISITS) == loaded
     assert utc(next_from(history, VISITS)) == history.minutes[-1]  # the cursor did not move
+
+
+def test_a_failed_window_fails_the_load_and_the_next_run_loads_everything_once(history):
+    history.add_fault(kind="status", status=400, route="visits", every=3, times=1)
+    assert not materialize_api(POSIT_CONNECT, [VISITS]).success
+    history.clear_faults()
+
+    assert materialize_api(POSIT_CONNECT, [VISITS]).success
+    assert loaded_rows(VISITS) == server_rows(history, VISITS)
