@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import dlt
 import pytest
 
-from assets._catalog import Endpoint, EventWindow, _event_rows
+from assets._catalog import Endpoint, EventWindow, _event_rows, _windows
 from assets._http import ConfigurationError
 
 VISITS = Endpoint(
@@ -137,3 +138,19 @@ def test_newest_first_stops_reading_at_the_first_page_older_than_the_last_load(l
     # pages: [8, 7], [6, 5] (reaches before 6: the last), then [4, 3] and [2, 1] are not read
     assert server.pages_read == 2
     assert server.requests == [{}, {}]  # this log takes no start parameter
+
+
+# -- the windows of a first load ----------------------------------------------------------------
+def test_windows_cover_the_rest_of_the_history_on_whole_minutes_as_the_first_page_suggests():
+    first_page_from, first = at(1), at(1, 1)  # one page held an hour of events
+    windows = _windows(first, at(2), first_page_from, max_concurrency=2)
+    assert len(windows) == 4 * 2  # 23 pages to come would make 12 windows: capped per worker
+    assert windows[0][0] == first and windows[-1][1] == at(2)
+    assert all(stop == start for (_, stop), (start, _) in pairwise(windows))
+    assert all(start.second == start.microsecond == 0 for start, _ in windows)
+
+    assert _windows(first, at(1, 5), first_page_from, max_concurrency=8) == [
+        (first, at(1, 3)),
+        (at(1, 3), at(1, 5)),
+    ]  # four pages to come: a window holds about two
+    assert _windows(first, None, first_page_from, max_concurrency=8)[-1][1] is None  # open
