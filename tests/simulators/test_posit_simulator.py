@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -337,6 +337,39 @@ def test_instrumentation_from_to_are_inclusive(sim):
     mine = follow_keyset(sim, path, limit=7, content_guid=guid, asc_order="false")
     assert mine == [v for v in visits if v["content_guid"] == guid][::-1]
     assert_json_error(get(sim, path, **{"from": "yesterday"}), 400, 3)
+
+
+def test_shiny_from_returns_sessions_still_running_and_to_those_started_by_it(sim):
+    """connectapi's get_usage_shiny: `from` drops sessions that ended before it, `to` those
+    that started after it; a session spanning an instant is in the windows on both sides."""
+    path = f"{API}/v1/instrumentation/shiny/usage"
+    sessions = follow_keyset(sim, path, limit=500)
+    # a second after two sessions started (each lasts five seconds at least): both still run
+    start, end = (instant(sessions[n]["started"]) + timedelta(seconds=1) for n in (50, 150))
+    window = follow_keyset(
+        sim, path, limit=37, **{"from": start.isoformat(), "to": end.isoformat()}
+    )
+    expected = [
+        s for s in sessions if instant(s["ended"]) >= start and instant(s["started"]) <= end
+    ]
+    assert window == expected
+    assert any(instant(s["started"]) < start for s in window)  # running at `from`
+    later = follow_keyset(sim, path, limit=500, **{"from": end.isoformat()})
+    assert {json.dumps(s) for s in window} & {json.dumps(s) for s in later}  # in both
+
+
+def test_sessions_stay_open_until_closed_and_events_land_at_given_instants(fresh):
+    path = f"{API}/v1/instrumentation/shiny/usage"
+    times = ["2031-01-01T00:00:00Z", "2031-01-01T00:01:00Z", "2031-01-01T00:02:00Z"]
+    fresh.mutate("add_shiny_sessions_at", {"times": times, "open": times[:1]})
+    fresh.mutate("add_visits_at", {"times": times})
+    visits = follow_keyset(fresh, f"{API}/v1/instrumentation/content/visits", limit=500)
+    assert [instant(v["time"]) for v in visits[-3:]] == [instant(t) for t in times]
+
+    opened = follow_keyset(fresh, path, limit=500, **{"from": "2031-06-01T00:00:00Z"})
+    assert [(s["started"], s["ended"]) for s in opened] == [("2031-01-01T00:00:00Z", None)]
+    assert fresh.mutate("close_shiny_sessions", {"n": 5}) == {"closed": 1}
+    assert not follow_keyset(fresh, path, limit=500, **{"from": "2031-06-01T00:00:00Z"})
 
 
 def test_keyset_cursor_survives_appends(fresh):
