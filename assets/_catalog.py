@@ -983,7 +983,8 @@ def windowed_event_pages(
     # rows on the first page's last instant may continue on the next: its window has them all
     kept = [row for row in first if not isinstance(row.get(cursor), datetime) or row[cursor] < edge]
     progress.add(len(kept))
-    yield kept
+    if kept:
+        yield kept
     windows = _windows(edge, end, oldest, max_concurrency)
     yield from _read_windows(api, endpoint, windows, max_concurrency, progress)
     progress.done(_nothing_new(lower))
