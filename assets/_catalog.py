@@ -1017,7 +1017,8 @@ def _read_windows(
     progress: Progress,
 ) -> Iterator[list[dict[str, Any]]]:
     """Each window's rows, `max_concurrency` windows at a time, page by page as they arrive;
-    a few pages wait at most, so memory stays flat."""
+    one page per worker waits at most, so memory stays flat (a first load of a long history
+    is bound by the rows' processing, not by the requests, so more would not help)."""
 
     def rows_of(index: int) -> Iterator[list[dict[str, Any]]]:
         start, stop = windows[index]
@@ -1029,7 +1030,7 @@ def _read_windows(
             yield [row for row in page if _in_window(row, endpoint, last, start, stop)]
 
     sources = [functools.partial(rows_of, index) for index in range(len(windows))]
-    for page in read_concurrently(sources, max_concurrency, depth=2 * max_concurrency):
+    for page in read_concurrently(sources, max_concurrency, depth=max_concurrency):
         progress.add(len(page))
         if page:
             yield page
