@@ -58,7 +58,7 @@ def stale_content_days() -> int:
 def run_start(context: AssetExecutionContext) -> datetime:
     """When the run started: the insights' time windows end there (a retried step counts
     the same windows)."""
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     if record is not None and record.start_time is not None:
         return datetime.fromtimestamp(record.start_time, UTC)
     return datetime.now(UTC)
