@@ -22,6 +22,10 @@ from tests.insights.expected import (
     insight_tables,
     materialize_insights,
 )
+from tests.test_several_servers import (  # noqa: F401 - `estate` is a fixture
+    estate,
+    materialize_everything,
+)
 from tools.report import write_report
 
 PNG_DATA = re.compile(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)")
@@ -36,14 +40,29 @@ def test_posit_connect_insights_match_the_simulators_data(posit_sim):
     assert materialize_api(POSIT_CONNECT).success
     assert materialize_insights("posit_connect").success
 
-    check_posit_connect(posit_sim, insight_tables("posit_connect"))
+    tables = insight_tables("posit_connect")
+    check_posit_connect(posit_sim, tables)
+    usage = tables["content_usage"].records()  # the windows hold something to count
+    assert any(row["visits_7d"] for row in usage) and any(row["shiny_hours_30d"] for row in usage)
 
 
 def test_oscar_insights_match_the_simulators_data(oscar_sim):
     assert materialize_api(OSCAR).success
     assert materialize_insights("oscar").success
 
-    check_oscar(oscar_sim, insight_tables("oscar"))
+    tables = insight_tables("oscar")
+    check_oscar(oscar_sim, tables)
+    assert any(row["failed"] for row in tables["job_stats_daily"].records())
+    assert any(row["failure_rate_7d"] for row in tables["service_usage"].records())
+
+
+def test_insights_cover_every_server_of_an_api(estate):  # noqa: F811
+    assert materialize_everything().success
+
+    for name, sim in estate.posit.items():
+        check_posit_connect(sim, insight_tables("posit_connect"), server=name)
+    for name, sim in estate.oscar.items():
+        check_oscar(sim, insight_tables("oscar"), server=name)
 
 
 def test_each_insight_shows_a_chart_and_its_top_rows(posit_sim, oscar_sim):
