@@ -31,8 +31,8 @@ SELECT
     content.guid AS content_guid,
     content.name,
     content.title,
-    owners.username AS owner,
-    owners.email AS owner_email,
+    content.owner,
+    content.owner_email,
     content.app_mode,
     COALESCE(visits.visits_7d, 0) AS visits_7d,
     COALESCE(visits.visits_30d, 0) AS visits_30d,
@@ -41,11 +41,6 @@ SELECT
     COALESCE(shiny.shiny_hours_30d, 0) AS shiny_hours_30d,
     visits.last_visit,
     ${as_of} AS as_of
-FROM ${data}.content AS content
-LEFT JOIN ${data}.users AS owners
-    ON owners.server = content.server
-    AND owners.guid = content.owner_guid
-    AND owners._dlt_valid_to IS NULL
+FROM (${current_content}) AS content
 LEFT JOIN visits ON visits.server = content.server AND visits.content_guid = content.guid
 LEFT JOIN shiny ON shiny.server = content.server AND shiny.content_guid = content.guid
-WHERE content._dlt_valid_to IS NULL

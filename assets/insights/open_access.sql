@@ -12,15 +12,11 @@ SELECT
     content.name,
     content.title,
     content.access_type,
-    owners.username AS owner,
-    owners.email AS owner_email,
+    content.owner,
+    content.owner_email,
     content.app_mode,
     COALESCE(visits.visits_30d, 0) AS visits_30d,
     ${as_of} AS as_of
-FROM ${data}.content AS content
-LEFT JOIN ${data}.users AS owners
-    ON owners.server = content.server
-    AND owners.guid = content.owner_guid
-    AND owners._dlt_valid_to IS NULL
+FROM (${current_content}) AS content
 LEFT JOIN visits ON visits.server = content.server AND visits.content_guid = content.guid
-WHERE content._dlt_valid_to IS NULL AND content.access_type IN ('all', 'logged_in')
+WHERE content.access_type IN ('all', 'logged_in')

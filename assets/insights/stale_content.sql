@@ -11,21 +11,16 @@ SELECT
     content.guid AS content_guid,
     content.name,
     content.title,
-    owners.username AS owner,
-    owners.email AS owner_email,
+    content.owner,
+    content.owner_email,
     content.app_mode,
     content.last_deployed_time,
     last_visits.last_visit,
     ${as_of} AS as_of
-FROM ${data}.content AS content
-LEFT JOIN ${data}.users AS owners
-    ON owners.server = content.server
-    AND owners.guid = content.owner_guid
-    AND owners._dlt_valid_to IS NULL
+FROM (${current_content}) AS content
 LEFT JOIN last_visits
     ON last_visits.server = content.server AND last_visits.content_guid = content.guid
-WHERE content._dlt_valid_to IS NULL
-    AND (
+WHERE (
         last_visits.last_visit IS NULL
         OR last_visits.last_visit <= ${as_of} - INTERVAL '${stale_days} days'
     )

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from string import Template
 from typing import Any
 
@@ -56,6 +57,10 @@ def insights_target(info: SourceInfo) -> SourceInfo:
     )
 
 
+# Not an insight: the current content with its owners, which the content insights share.
+CURRENT_CONTENT = Path(__file__).with_name("current_content.sql")
+
+
 def render_sql(insight: Insight, data: str, as_of: datetime, stale_days: int) -> str:
     """The insight's SELECT with its parameters filled in (none of them a secret)."""
     moment = as_of.astimezone(UTC).isoformat(sep=" ")
@@ -63,6 +68,7 @@ def render_sql(insight: Insight, data: str, as_of: datetime, stale_days: int) ->
         data=data,
         as_of=f"CAST('{moment}' AS TIMESTAMP WITH TIME ZONE)",
         stale_days=int(stale_days),
+        current_content=Template(CURRENT_CONTENT.read_text()).substitute(data=data),
     )
 
 
