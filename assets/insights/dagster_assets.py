@@ -23,6 +23,7 @@ from dagster import (
 
 from assets._http import ConfigurationError
 from assets.dagster_settings import OrchestrationSettings
+from assets.destination_errors import explain as explain_destination_error
 from assets.destinations import destination_name
 from assets.dlt_assets import writer_pool
 from assets.insights.catalog import INSIGHTS, Insight
@@ -106,6 +107,13 @@ def build_insight_assets(
             tables = build_insights(info, selected, as_of, stale_content_days(), key, context.log)
         except ConfigurationError as error:
             raise Failure(description=str(error), allow_retries=False) from error
+        except Exception as error:  # the destination's own words for a role or a disk to fix
+            cause = explain_destination_error(
+                error, destination_name(), insights_dataset(info.name)
+            )
+            if cause is None:
+                raise
+            raise Failure(description=str(cause), allow_retries=False) from error
         for insight in selected:
             yield MaterializeResult(
                 asset_key=insight_key(insight),

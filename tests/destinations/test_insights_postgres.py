@@ -3,8 +3,11 @@ simulators' data, as on DuckDB (tests/insights/test_insights.py)."""
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
+from assets.insights.pseudonyms import KEY_SETTING, PSEUDONYMS_SETTING, pseudonym
 from assets.registry import OSCAR, POSIT_CONNECT
 from tests.helpers import materialize_api
 from tests.insights.expected import (
@@ -40,3 +43,24 @@ def test_insights_cover_every_server_on_postgres(estate, load_into_postgres):  #
         check_posit_connect(sim, insight_tables("posit_connect"), server=name)
     for name, sim in estate.oscar.items():
         check_oscar(sim, insight_tables("oscar"), server=name)
+
+
+def test_pseudonyms_on_postgres(posit_sim, load_into_postgres, monkeypatch):
+    key = secrets.token_hex(24)
+    monkeypatch.setenv(PSEUDONYMS_SETTING, "true")
+    monkeypatch.setenv(KEY_SETTING, key)
+    assert materialize_api(POSIT_CONNECT).success
+    assert materialize_insights("posit_connect").success
+
+    users = {user["guid"]: user for user in posit_sim.data.users}
+    owners = {
+        row["content_guid"]: (row["owner"], row["owner_email"])
+        for row in insight_tables("posit_connect")["stale_content"].records()
+    }
+    assert owners
+    for guid, shown in owners.items():
+        owner = users[posit_sim.data.find_live_content(guid)["owner_guid"]]
+        assert shown == (
+            pseudonym(key.encode(), owner["username"]),
+            pseudonym(key.encode(), owner["email"]),
+        )
