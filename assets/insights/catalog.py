@@ -79,7 +79,7 @@ POSIT_CONNECT_INSIGHTS = (
             "visits_30d": "visits in the 30 days before as_of",
             "visits_90d": "visits in the 90 days before as_of",
             "viewers_30d": "distinct signed-in visitors in the 30 days before as_of",
-            "shiny_hours_30d": "hours of Shiny sessions started in the 30 days before as_of",
+            "shiny_hours_30d": "hours of the Shiny sessions started in the 30 days before as_of that have ended",
             "last_visit": "the latest visit (empty: never visited)",
             "as_of": AS_OF,
         },

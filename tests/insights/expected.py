@@ -137,7 +137,8 @@ def check_posit_connect(sim: Any, tables: dict[str, InsightTable], server: str =
         visits_of[visit["content_guid"]].append(visit)
     hours: Counter[str] = Counter()
     for session in shiny:
-        if _within(session["started"], end, 30):
+        # a session still open has no length yet (`ended` is null)
+        if _within(session["started"], end, 30) and session["ended"] is not None:
             seconds = (session["ended"] - session["started"]).total_seconds()
             hours[session["content_guid"]] += seconds / 3600
     expected_usage = {}
