@@ -5,6 +5,7 @@
     python3 tasks.py test     # set up, then run the test suite
     python3 tasks.py dev      # set up, then start `dagster dev` (UI on http://127.0.0.1:3000)
     python3 tasks.py setup    # only create .venv from uv.lock
+    python3 tasks.py report   # write data/report.html from the insight tables (after a load)
     python3 tasks.py dashboard posit_connect   # dlt's web dashboard on a pipeline (or oscar)
 
 Standard library only: it runs before anything is installed.
@@ -80,6 +81,7 @@ COMMANDS = {
     "test": lambda args: python("-m", "pytest", *args),
     "dev": lambda args: python("-m", "tools.load_all", "--dev", *args),
     "dashboard": lambda args: python("-m", "tools.dashboard", *args),
+    "report": lambda args: python("-m", "tools.report", *args),
     "lint": lambda args: (
         run(_bin(VENV, "ruff"), "format", "--check", "."),
         run(_bin(VENV, "ruff"), "check", "."),

@@ -156,6 +156,8 @@ class SourceInfo:
 
 
 SERVER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# `<api>/<name>/...` asset keys another part of the project uses
+RESERVED_SERVER_NAMES = ("insights",)
 
 
 def env_name(setting: str) -> str:
@@ -177,6 +179,12 @@ def parse_servers(value: Any, setting: str) -> list[str]:
             f"{setting} names {', '.join(map(repr, wrong))}: a server's name goes into dataset, "
             "asset and setting names, so it takes lower-case letters, digits and _, and starts "
             "with a letter."
+        )
+    reserved = [name for name in names if name in RESERVED_SERVER_NAMES]
+    if reserved:
+        raise ConfigurationError(
+            f"{setting} names {', '.join(map(repr, reserved))}: the asset keys "
+            "<api>/insights/... are the insights' (docs/insights.md); choose another name."
         )
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

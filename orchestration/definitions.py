@@ -16,8 +16,10 @@ from dagster_dlt import DagsterDltResource
 
 from assets.checks import build_table_checks
 from assets.dagster_settings import OrchestrationSettings
-from assets.dlt_assets import build_api_assets
-from assets.registry import enabled_servers
+from assets.destinations import destination_name
+from assets.dlt_assets import NO_VIEWS, build_api_assets
+from assets.insights.dagster_assets import build_insight_assets, build_insights_sensor
+from assets.registry import enabled_servers, enabled_sources
 from orchestration.schedules import build_refresh_schedules
 from orchestration.sensors import build_sensors
 
@@ -32,12 +34,24 @@ def build_definitions(settings: OrchestrationSettings | None = None) -> Definiti
     )
     sources = enabled_servers()  # every configured server of every enabled API
     cadence_jobs, schedules = build_refresh_schedules(sources, settings)
+    # The insights are SQL over the `<api>_all` views, which file destinations do not have.
+    insights = (
+        []
+        if destination_name() in NO_VIEWS
+        else [
+            build_insight_assets(api, [s for s in sources if s.name == api.name], settings)
+            for api in enabled_sources()
+        ]
+    )
     return Definitions(
-        assets=[build_api_assets(info, settings) for info in sources],
+        assets=[*(build_api_assets(info, settings) for info in sources), *insights],
         asset_checks=[build_table_checks(info) for info in sources],
         jobs=[refresh_all, *cadence_jobs],
         schedules=schedules,
-        sensors=build_sensors(sources, settings),
+        sensors=[
+            *build_sensors(sources, settings),
+            *([build_insights_sensor(insights)] if insights else []),
+        ],
         resources={"dlt": DagsterDltResource()},
         # A run of one API is a load and then its checks, one after the other: running them
         # in the run's own process saves a Python start-up with every import per step.

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -82,6 +83,13 @@ def test_load_serves_the_simulators_and_prints_every_tables_rows_twice_the_same(
     # no exchange with an API key, and the table says why it is empty
     assert "needs CONNECT_CONTENT_SESSION_TOKEN" in first.stdout
     assert "Done in" in first.stdout and "python3 tasks.py dev" in first.stdout
+    # it ends with the insights' three answers and where the report is
+    last = first.stdout.strip().splitlines()[-4:]
+    assert re.match(r"  Active users in \w+ \d{4}: \d+ on Posit Connect$", last[0]), last
+    assert re.match(r'  Most visited content \(30 days\): ".+" by \S+, \d+ visits$', last[1]), last
+    assert re.match(r"  OSCAR job failure rate \(7 days\): [\d.]+% \(\d+ of \d+ finished", last[2])
+    report = last[3].removeprefix("  Report: ").split(" (")[0]
+    assert (REPO_ROOT / report if not os.path.isabs(report) else Path(report)).exists(), last
     # progress reaches the terminal; the event-by-event DEBUG lines do not
     assert "content_item: 50 rows from 50 requests" in first.stderr
     assert " DEBUG " not in first.stderr

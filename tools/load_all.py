@@ -34,6 +34,7 @@ from assets.destinations import (
     duckdb_dir,
     duckdb_path,
 )
+from assets.dlt_assets import NO_VIEWS
 from assets.registry import SourceInfo, enabled_sources
 
 # The simulators are the server `demo` wherever they listen: a `load` while `dev` holds the
@@ -169,6 +170,19 @@ def print_next_steps(servers: list[SourceInfo], seconds: float, ui: str) -> None
         )
 
 
+def print_answers() -> None:
+    """The insights' three answers and the HTML report, last: what people came for."""
+    from tools.report import answers, read_insights, write_report
+
+    tables = read_insights()
+    path = write_report(tables)
+    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+    print("\nAnswers (from the insights, docs/insights.md):")
+    for line in answers(tables, datetime.now(UTC).date()):
+        print(f"  {line}")
+    print(f"  Report: {shown} (python3 tasks.py report rewrites it)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", action="store_true", help="start `dagster dev` instead")
@@ -223,6 +237,8 @@ def main() -> int:
         else:
             ui = f"http://{args.host}:{args.port}"
             print_next_steps(loaded, time.monotonic() - started, ui)
+            if destination_name() not in NO_VIEWS:  # insights need SQL (assets/insights)
+                print_answers()
         return code
 
 

@@ -589,6 +589,11 @@ class OscarSimulator(Simulator):
         with self._lock:
             return {(service, name) for service, jobs in self._jobs.items() for name in jobs}
 
+    def jobs_snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """{service: {job name: the job as the job list sends it}} for every job on the server."""
+        with self._lock:
+            return {service: shapes.render_jobs(jobs, jobs) for service, jobs in self._jobs.items()}
+
     def expected_buckets(self) -> set[str]:
         """Names of the buckets basic auth lists, whatever field the version sends them in."""
         with self._lock:

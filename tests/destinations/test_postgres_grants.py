@@ -15,7 +15,9 @@ import pytest
 from psycopg2 import errors, sql
 
 from assets.destinations import REPO_ROOT
+from assets.insights.catalog import INSIGHTS
 from tests.helpers import materialize_api, materialized_tables
+from tests.insights.expected import materialize_insights
 from tests.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -105,7 +107,9 @@ def test_the_documented_grants_let_the_loader_load_and_readers_only_read(
     scenario.change(sim)
     again = materialize_api(scenario.info)  # merges the change in, through the staging schema
 
-    assert first.success and again.success
+    insights = materialize_insights(scenario.info.name)  # the loader writes them too
+
+    assert first.success and again.success and insights.success
     assert materialized_tables(first) == set(scenario.info.catalog)
     dataset = scenario.info.dataset_name
     with psycopg2.connect(warehouse.dsn("alice")) as con, con.cursor() as cur:
@@ -123,6 +127,11 @@ def test_the_documented_grants_let_the_loader_load_and_readers_only_read(
         first_table = next(iter(scenario.info.catalog))
         cur.execute(f'SELECT count(*), min(server) FROM {scenario.info.name}_all."{first_table}"')
         assert cur.fetchone() == (rows, "default")
+        # and the insights, one table per insight
+        insight = INSIGHTS[scenario.info.name][0].name
+        cur.execute(f"SELECT count(*) FROM {scenario.info.name}_insights.{insight}")
+        assert cur.fetchone()[0] > 0
+        assert refused(cur, f"DELETE FROM {scenario.info.name}_insights.{insight}")
         writes = [
             f"INSERT INTO {main} DEFAULT VALUES",
             f"UPDATE {main} SET _dlt_id = _dlt_id",

@@ -42,6 +42,16 @@ EXPECTED_TABLES = {
         "cluster_status": CATALOG,
     },
 }
+EXPECTED_INSIGHTS = {
+    "posit_connect": {
+        "active_users_monthly",
+        "content_usage",
+        "stale_content",
+        "open_access",
+        "runtime_versions",
+    },
+    "oscar": {"job_stats_daily", "service_usage"},
+}
 KEYED = {"key_is_unique", "key_is_not_null", "has_current_rows", "schema_unchanged"}
 WITHOUT_KEY = {"has_current_rows", "schema_unchanged"}
 TABLES_WITHOUT_KEY = {
@@ -69,6 +79,7 @@ EXPECTED_SENSORS = {
     "posit_connect_change_sensor": 300,
     "oscar_change_sensor": 300,
     "refresh_failure_sensor": 30,
+    "insights_automation_sensor": 30,
 }
 FRESH_FOR_HOURS = {CATALOG: 3, USAGE: 13}
 
@@ -96,7 +107,11 @@ def test_every_api_has_a_snapshot():
 
 def test_asset_keys_and_cadences(repository):
     graph = repository.asset_graph
-    shown = {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
+    shown = {
+        key.to_user_string(): graph.get(key)
+        for key in graph.get_all_asset_keys()
+        if "insights" not in key.path
+    }
     expected = {
         f"{api}/{table}": cadence
         for api, tables in EXPECTED_TABLES.items()
@@ -110,6 +125,32 @@ def test_asset_keys_and_cadences(repository):
         assert node.freshness_policy.fail_window.to_timedelta().total_seconds() == (
             FRESH_FOR_HOURS[cadence] * 3600
         ), key
+
+
+def test_insight_keys_groups_and_lineage(repository):
+    graph = repository.asset_graph
+    insights = {
+        key.to_user_string(): graph.get(key)
+        for key in graph.get_all_asset_keys()
+        if "insights" in key.path
+    }
+
+    assert set(insights) == {
+        f"{api}/insights/{name}" for api, names in EXPECTED_INSIGHTS.items() for name in names
+    }
+    for key, node in insights.items():
+        api = key.split("/")[0]
+        assert node.group_name == f"{api}_insights", key
+        assert node.automation_condition is not None, key
+        assert node.parent_keys, key
+        assert all(
+            parent.path[0] == api and parent.path[-1] in EXPECTED_TABLES[api]
+            for parent in node.parent_keys
+        ), key
+    assert {p.to_user_string() for p in insights["oscar/insights/service_usage"].parent_keys} == {
+        "oscar/services",
+        "oscar/jobs",
+    }
 
 
 def test_check_names(repository):
@@ -146,7 +187,7 @@ def test_loads_and_checks_of_one_api_share_its_writer_pool():
     assert pools == {
         f"{api}_{kind}": f"duckdb_{api}"
         for api in EXPECTED_TABLES
-        for kind in ("tables", "table_checks")
+        for kind in ("tables", "table_checks", "insights")
     }
 
 
@@ -173,6 +214,7 @@ def test_enabled_apis_limit_the_code_location_to_those_apis(monkeypatch):
     assert {s.name for s in repository.sensor_defs} == {
         "posit_connect_change_sensor",
         "refresh_failure_sensor",
+        "insights_automation_sensor",
     }
     assert not any(s.name.startswith("oscar") for s in repository.schedule_defs)
 
