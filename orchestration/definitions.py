@@ -31,12 +31,11 @@ def build_definitions(settings: OrchestrationSettings | None = None) -> Definiti
         executor_def=multiprocess_executor,
     )
     sources = enabled_servers()  # every configured server of every enabled API
-    cadence_jobs, schedules = build_refresh_schedules(sources, settings)
     return Definitions(
         assets=[build_api_assets(info, settings) for info in sources],
         asset_checks=[build_table_checks(info) for info in sources],
-        jobs=[refresh_all, *cadence_jobs],
-        schedules=schedules,
+        jobs=[refresh_all],
+        schedules=build_refresh_schedules(sources, settings),
         sensors=build_sensors(sources, settings),
         resources={"dlt": DagsterDltResource()},
         # A run of one API is a load and then its checks, one after the other: running them
