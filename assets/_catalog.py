@@ -46,14 +46,16 @@ from assets._arrow import (
     DLT_LOAD_ID,
     DLT_PARENT_ID,
     PATH_SEPARATOR,
+    ROW_VERSION,
     as_arrow,
+    column_path,
     concat_tables,
     conflicts_with,
     dlt_types,
     for_json_normalizer,
     nested_rows,
-    row_hashes,
     row_id_kind,
+    row_versions,
 )
 from assets._http import (
     ConfigurationError,
@@ -63,6 +65,7 @@ from assets._http import (
     cycle_collection_paused,
     progress_log,
 )
+from assets.row_versions import ensure_row_versions
 
 DELETED_COLUMN = "deleted_time"
 ROW_KEY_COLUMN = "row_key"
@@ -153,6 +156,9 @@ class Endpoint:
             hints[name] = {"data_type": "timestamp", "timezone": True}
         if self.mode == "fanout":
             hints[DELETED_COLUMN] = {"data_type": "timestamp", "timezone": True, "nullable": True}
+        if self.write_disposition.get("strategy") == "scd2":
+            # nullable: rows stored before the column existed have none (assets.row_versions)
+            hints[ROW_VERSION] = {"data_type": "text", "nullable": True}
         return hints
 
     @property
@@ -160,6 +166,13 @@ class Endpoint:
         """Whether the table cannot have rows with this install's settings: the environment
         variable it needs (`empty_unless`) is not set."""
         return bool(self.empty_unless) and not os.environ.get(self.empty_unless)
+
+    @property
+    def json_columns(self) -> frozenset[str]:
+        """Columns stored as one JSON value, as dlt names them."""
+        return frozenset(
+            column_path(name) for name, kind in self.column_types.items() if kind == "json"
+        )
 
     @property
     def row_identity(self) -> tuple[str, ...]:
@@ -183,7 +196,7 @@ class Endpoint:
             return {"disposition": "merge", "strategy": "delete-insert"}
         if self.mode == "custom":
             return {"disposition": "append"}
-        return {"disposition": "merge", "strategy": "scd2"}
+        return {"disposition": "merge", "strategy": "scd2", "row_version_column_name": ROW_VERSION}
 
     @property
     def primary_key(self) -> list[str] | None:
@@ -203,9 +216,19 @@ def coerce_row(endpoint: Endpoint, row: dict[str, Any]) -> dict[str, Any]:
     for name in endpoint.timestamp_columns:
         if name in row:
             row[name] = parse_timestamp(row[name])
+    for nested in endpoint.nested:  # before the row's version is taken (assets._arrow)
+        items = row.get(nested.field)
+        if nested.timestamp_columns and type(items) is list:
+            row[nested.field] = [_with_timestamps(item, nested.timestamp_columns) for item in items]
     if endpoint.mode == "events" and endpoint.key == (ROW_KEY_COLUMN,):
         row[ROW_KEY_COLUMN] = row_key(row)
     return row
+
+
+def _with_timestamps(item: Any, columns: tuple[str, ...]) -> Any:
+    if not isinstance(item, dict):
+        return item
+    return {**item, **{name: parse_timestamp(item[name]) for name in columns if name in item}}
 
 
 def coerce_rows(endpoint: Endpoint, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -392,12 +415,14 @@ def make_resource(
     merge_key = endpoint.key[0] if endpoint.mode == "fanout" and endpoint.key else None
     primary_key = endpoint.primary_key
 
-    row_id = row_id_kind(endpoint.write_disposition, primary_key or ())
+    row_id = row_id_kind(endpoint.write_disposition)
     not_null = (*(primary_key or ()), *([merge_key] if merge_key else []))
 
     # functools.wraps keeps `rows`' signature, which dlt reads for incremental arguments.
     @functools.wraps(rows)
     def generate(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        if row_id == "row_hash":
+            ensure_row_versions(endpoint.table, endpoint.json_columns)
         batches = tolerate_unavailable(endpoint.table, failures, iter(rows(*args, **kwargs)))
         batches = unique_rows(endpoint, batches)
         yield from as_arrow_batches(endpoint, batches, row_id, primary_key or (), not_null)
@@ -553,9 +578,9 @@ def _dlt_items(
     learns the table's column types."""
     nested_items = []
     ids = None
-    if endpoint.nested and row_id == "row_hash":
-        # a version's hash covers its lists, as dlt's does: computed before they go
-        ids = row_hashes(rows)
+    if row_id == "row_hash":  # a version covers the row's lists: taken before they go
+        detected = frozenset(n for n, kind in known_types.items() if kind == "timestamp")
+        ids = row_versions(rows, endpoint.json_columns, detected - typed_columns)
         for nested in endpoint.nested:
             item = _nested_table(endpoint.table, nested, rows, ids, load_id)
             if item is not None:
@@ -586,10 +611,6 @@ def _nested_table(
     if not children:
         return None
     _adopt_nested_table(table)
-    for name in nested.timestamp_columns:
-        for child in children:
-            if name in child:
-                child[name] = parse_timestamp(child[name])
     typed = frozenset(nested.columns)
     not_null = (DLT_PARENT_ID, DLT_LIST_IDX)
     arrow = as_arrow(children, "given", (), typed, load_id, not_null, ids, nullable_load_id=True)
