@@ -101,6 +101,7 @@ def _has_detectable_timestamps(table: pa.Table, typed: frozenset[str]) -> bool:
 _SORTED = orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
 # dlt's default naming convention (snake_case), for column names as the tables have them
 _NAMING = dlt.Schema("row_versions").naming
+# key -> column name, "" for dlt's own columns (no part of a version): once per key
 _COLUMN_NAMES: dict[str, str] = {}
 
 
@@ -110,10 +111,7 @@ def _digest(data: bytes) -> str:
 
 def column_name(key: str) -> str:
     """`key` as dlt names its column (its default naming convention, snake_case)."""
-    name = _COLUMN_NAMES.get(key)
-    if name is None:
-        name = _COLUMN_NAMES[key] = _NAMING.normalize_identifier(key)
-    return name
+    return _NAMING.normalize_identifier(key)
 
 
 def column_path(path: str) -> str:
@@ -172,10 +170,17 @@ def _as_timestamp(text: str) -> datetime | str:
 def _flatten_into(
     form: dict[str, Any], prefix: str, row: dict[str, Any], whole: frozenset[str]
 ) -> None:
+    names = _COLUMN_NAMES
     for key, value in row.items():
-        if value is None or value == "" or key.startswith(DLT_PREFIX):
+        if value is None or value == "":
             continue
-        name = prefix + column_name(key)
+        name = names.get(key)
+        if name is None:
+            name = names[key] = "" if key.startswith(DLT_PREFIX) else column_name(key)
+        if not name:  # dlt's own column
+            continue
+        if prefix:
+            name = prefix + name
         kind = type(value)
         if kind is dict and name not in whole:
             _flatten_into(form, name + PATH_SEPARATOR, value, whole)
