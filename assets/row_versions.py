@@ -42,8 +42,9 @@ def ensure_row_versions(table: str, whole: frozenset[str]) -> None:
         return
     if state.get(STATE_KEY) or pipeline.destination is None:
         return
-    if pipeline.destination.destination_name == "filesystem":  # files, no merge to mislead
-        state[STATE_KEY] = True
+    stored = dlt.current.source_schema().tables.get(table, {}).get("columns", {})
+    if not stored or pipeline.destination.destination_name == "filesystem":
+        state[STATE_KEY] = True  # never loaded (a new destination), or files with no merge
         return
     with pipeline.sql_client() as client:
         if client.has_dataset():
