@@ -57,14 +57,8 @@ from assets._arrow import (
     row_id_kind,
     row_versions,
 )
-from assets._http import (
-    ConfigurationError,
-    EndpointUnavailable,
-    Progress,
-    SourceError,
-    cycle_collection_paused,
-    progress_log,
-)
+from assets._http import Progress, cycle_collection_paused, progress_log
+from assets.errors import ConfigurationError, EndpointUnavailable, SourceError
 from assets.row_versions import ensure_row_versions
 
 DELETED_COLUMN = "deleted_time"
@@ -127,7 +121,6 @@ class Endpoint:
     requires: str = ""
     string_columns: tuple[str, ...] = ()
     timestamp_columns: tuple[str, ...] = ()
-    drop_keys: frozenset[str] = frozenset()
     # types of columns that are often null, so the table has them from the first load
     column_types: dict[str, str] = field(default_factory=dict)
     # snapshot tables: lists in each row that make nested tables (scd2 versions them with it)
@@ -206,9 +199,7 @@ class Endpoint:
 
 
 def coerce_row(endpoint: Endpoint, row: dict[str, Any]) -> dict[str, Any]:
-    """Ids to strings (servers send some as ints), secrets dropped, a row key for events."""
-    if endpoint.drop_keys:
-        row = {k: v for k, v in row.items() if k not in endpoint.drop_keys}
+    """Ids to strings (servers send some as ints), timestamps parsed, a row key for events."""
     for name in endpoint.string_columns:
         value = row.get(name)
         if value is not None and not isinstance(value, str):
@@ -756,7 +747,6 @@ def unchanged_since_last_load(endpoint: Endpoint, current: list[Any]) -> bool:
         endpoint.key,
         endpoint.columns,
         endpoint.write_disposition,
-        sorted(endpoint.drop_keys),
         endpoint.string_columns,
         endpoint.timestamp_columns,
         [(nested.field, nested.timestamp_columns) for nested in endpoint.nested],

@@ -26,7 +26,6 @@ from typing import Any
 import dlt
 
 from assets._catalog import Endpoint
-from assets._http import ConfigurationError
 from assets.destinations import (
     REPO_ROOT,
     current_row_counts,
@@ -34,6 +33,7 @@ from assets.destinations import (
     duckdb_dir,
     duckdb_path,
 )
+from assets.errors import ConfigurationError
 from assets.registry import SourceInfo, enabled_sources
 
 # The simulators are the server `demo` wherever they listen: a `load` while `dev` holds the

@@ -20,15 +20,8 @@ from dlt.extract.resource import DltResource
 from requests import RequestException, Response
 
 from assets._catalog import Endpoint, EndpointFailures, EventWindow, build_resources, row_key
-from assets._http import (
-    DEFAULT_SERVER,
-    AuthenticationFailed,
-    RestApi,
-    ServerSettings,
-    SourceError,
-    progress_log,
-    validate_base_url,
-)
+from assets._http import DEFAULT_SERVER, RestApi, ServerSettings, progress_log, validate_base_url
+from assets.errors import AuthenticationFailed, SourceError
 from assets.oscar.auth import ENV, Credentials, OscarAuth, parse_scopes
 from assets.oscar.redact import redact
 from assets.oscar.settings import (
