@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import dlt
-from dlt.common.configuration.inject import with_config
-from dlt.common.configuration.specs import known_sections
-from dlt.common.typing import TSecretStrValue
+from dlt import TSecretStrValue
+from dlt.common.configuration import known_sections, with_config
 from dlt.extract.resource import DltResource
 from requests import RequestException, Response
 
