@@ -6,15 +6,15 @@ destination as Parquet with no per-row work, an order of magnitude faster for bi
 JSON path would have produced:
 
 - nested objects flattened into `parent__child` columns;
-- `_dlt_id`: the row hash for ``scd2`` tables, exactly as dlt computes it (so a row keeps
-  its version whichever path it took); a unique random id otherwise, as dlt's own Arrow path
-  gives (the JSON path hashes the primary key of merged tables, which nothing reads back);
-  `_dlt_load_id` as the JSON path writes it;
+- for ``scd2`` tables the row's version (`row_versions`) in `row_hash`, the column their
+  merge compares (dlt's `row_version_column_name`), and as `_dlt_id` too, so that the rows of
+  nested tables point at one version whichever path it took; a unique random `_dlt_id`
+  otherwise, as dlt's own Arrow path gives; `_dlt_load_id` as the JSON path writes it;
 - columns that are null in every row left out, as the JSON path leaves them out until a value
   arrives (typed columns come from the resource's hints either way).
 
 A list an endpoint declares (`NestedList`) makes a nested table that the source builds
-itself: `nested_rows` gives its rows the columns and ids dlt would. When a batch holds
+itself: `nested_rows` gives its rows the columns and links dlt would. When a batch holds
 anything else only the JSON normalizer handles the same way (other lists, which become nested
 tables; values of mixed types; strings the schema would detect as timestamps), `as_arrow`
 returns None and the caller yields the rows as they are (`for_json_normalizer`
@@ -25,11 +25,14 @@ loads every table both ways and compares them.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import dlt
 import orjson
 
 # With the code location rather than in the middle of the first run: pyarrow imports pandas on
@@ -39,35 +42,22 @@ import pandas  # noqa: F401
 import pyarrow as pa
 import pyarrow.compute
 import pyarrow.parquet
-from dlt.common.json import custom_pua_encode
-from dlt.common.json import json as dlt_json
-from dlt.common.normalizers.json.helpers import get_nested_row_hash, get_row_hash
-from dlt.common.normalizers.utils import DLT_ID_LENGTH_BYTES
 from dlt.common.schema.detections import is_iso_timestamp
-from dlt.common.utils import digest128b
 
 DLT_ID = "_dlt_id"
 DLT_LOAD_ID = "_dlt_load_id"
 DLT_PARENT_ID = "_dlt_parent_id"
 DLT_LIST_IDX = "_dlt_list_idx"
-DLT_PREFIX = "_dlt"  # dlt's own columns, which row hashes leave out
+DLT_PREFIX = "_dlt"  # dlt's own columns, no part of a row's version
+# The version of an scd2 row, which its merge compares (`row_version_column_name`).
+ROW_VERSION = "row_hash"
 PATH_SEPARATOR = "__"
-# How dlt's JSON path identifies a root row, by merge strategy (see `get_root_row_id_type` in
-# dlt.common.normalizers.json.helpers).
-KEY_HASH_STRATEGIES = frozenset({"upsert", "insert-only", "cdc"})
 
 
-def row_id_kind(write_disposition: dict[str, Any] | str, primary_key: Sequence[str]) -> str:
-    """`row_hash`, `key_hash` or `random`: how dlt's JSON normalizer sets `_dlt_id`."""
-    if isinstance(write_disposition, str):
-        return "random"
-    strategy = write_disposition.get("strategy")
-    if write_disposition.get("disposition") != "merge":
-        return "random"
-    if strategy == "scd2" and not write_disposition.get("row_version_column_name"):
+def row_id_kind(write_disposition: dict[str, Any] | str) -> str:
+    """`row_hash` for an ``scd2`` table, whose rows carry their version; `random` otherwise."""
+    if isinstance(write_disposition, dict) and write_disposition.get("strategy") == "scd2":
         return "row_hash"
-    if strategy in KEY_HASH_STRATEGIES and primary_key:
-        return "key_hash"
     return "random"
 
 
@@ -108,38 +98,99 @@ def _has_detectable_timestamps(table: pa.Table, typed: frozenset[str]) -> bool:
     return False
 
 
-# The mark dlt's typed JSON puts before a datetime, taken from its encoder.
-_TYPED_DATETIME = custom_pua_encode(datetime(2000, 1, 1, tzinfo=UTC))[0]
-_TYPED_SORTED = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
+_SORTED = orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
+# dlt's default naming convention (snake_case), for column names as the tables have them
+_NAMING = dlt.Schema("row_versions").naming
+# key -> column name, "" for dlt's own columns (no part of a version): once per key
+_COLUMN_NAMES: dict[str, str] = {}
 
 
-def _typed_value(value: Any) -> Any:
-    """dlt's `custom_pua_encode`, with plain datetimes (most of what it is asked) first: dlt
-    tests six other types before them."""
-    if type(value) is datetime:
-        return _TYPED_DATETIME + value.isoformat()
-    return custom_pua_encode(value)
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _typed_sorted(row: dict[str, Any]) -> bytes:
-    """`typed_dumpb(row, sort_keys=True)`, byte for byte."""
-    return orjson.dumps(row, default=_typed_value, option=_TYPED_SORTED)
+def column_name(key: str) -> str:
+    """`key` as dlt names its column (its default naming convention, snake_case)."""
+    return _NAMING.normalize_identifier(key)
 
 
-def row_hashes(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """dlt's scd2 row hash of each row, as its JSON normalizer computes it: `get_row_hash` of
-    the row read back from the extracted file (datetimes there are dlt's typed strings).
-    Dumping the row typed and sorted gives those very bytes in one step, for a row without
-    dlt's own columns (which get_row_hash leaves out)."""
-    # rows from an API hardly ever have such columns, and looking once at every key of the
-    # batch is cheaper than looking row by row
-    any_dlt_columns = any(key.startswith(DLT_PREFIX) for key in set().union(*rows))
-    return [
-        get_row_hash(dlt_json.loadb(dlt_json.typed_dumpb(row)))
-        if any_dlt_columns and any(key.startswith(DLT_PREFIX) for key in row)
-        else digest128b(_typed_sorted(row), DLT_ID_LENGTH_BYTES)
-        for row in rows
-    ]
+def column_path(path: str) -> str:
+    """A flattened column `parent__child` as dlt names it."""
+    return PATH_SEPARATOR.join(map(column_name, path.split(PATH_SEPARATOR)))
+
+
+def row_versions(
+    rows: Sequence[dict[str, Any]],
+    whole: frozenset[str] = frozenset(),
+    timestamps: frozenset[str] = frozenset(),
+) -> list[str]:
+    """The version of each row: the BLAKE2b-128 hex digest of its `stored_form` as orjson
+    writes it with sorted keys. Defined on what the table stores, so that a version can be
+    computed again from the table itself (assets.row_versions does, once, for rows stored
+    before this column existed). `whole`: the json columns, stored as one value;
+    `timestamps`: columns the table stores as timestamps, whose text the row may still have
+    (dlt detected their type)."""
+    return [version_of(stored_form(row, whole, timestamps)) for row in rows]
+
+
+def version_of(form: dict[str, Any]) -> str:
+    try:
+        return _digest(orjson.dumps(form, default=str, option=_SORTED))
+    except orjson.JSONEncodeError:  # an int beyond 64 bits, a nesting too deep for orjson
+        return _digest(json.dumps(form, sort_keys=True, default=str).encode())
+
+
+def stored_form(
+    row: dict[str, Any],
+    whole: frozenset[str] = frozenset(),
+    timestamps: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """`row` as its table stores it: objects flattened into `parent__child` columns (a json
+    column kept whole), names as dlt normalizes them, nulls and empty strings left out (a
+    missing value and a null load the same; loaded as CSV into PostgreSQL, an empty string
+    is a null), each non-empty list as the rows of its nested table (an item that is
+    not an object is `{"value": item}`)."""
+    form: dict[str, Any] = {}
+    _flatten_into(form, "", row, whole)
+    for name in timestamps.intersection(form):
+        if type(form[name]) is str:
+            form[name] = _as_timestamp(form[name])
+    return form
+
+
+def _as_timestamp(text: str) -> datetime | str:
+    """`text` as the UTC timestamp a destination stores for it (a time without zone is UTC)."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _flatten_into(
+    form: dict[str, Any], prefix: str, row: dict[str, Any], whole: frozenset[str]
+) -> None:
+    names = _COLUMN_NAMES
+    for key, value in row.items():
+        if value is None or value == "":
+            continue
+        name = names.get(key)
+        if name is None:
+            name = names[key] = "" if key.startswith(DLT_PREFIX) else column_name(key)
+        if not name:  # dlt's own column
+            continue
+        if prefix:
+            name = prefix + name
+        kind = type(value)
+        if kind is dict and name not in whole:
+            _flatten_into(form, name + PATH_SEPARATOR, value, whole)
+        elif kind is list and name not in whole:
+            if value:
+                form[name] = [
+                    stored_form(item) if type(item) is dict else {"value": item} for item in value
+                ]
+        else:
+            form[name] = value
 
 
 def nested_rows(
@@ -147,8 +198,9 @@ def nested_rows(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The items of each row's list `field` as rows of the nested table `table`, and their
     ids, linked as dlt's JSON normalizer links them: `_dlt_parent_id` is the row's id,
-    `_dlt_list_idx` the item's position, `_dlt_id` dlt's hash of both (`get_nested_row_hash`).
-    An item that is not an object becomes `{"value": item}`, as in dlt."""
+    `_dlt_list_idx` the item's position, `_dlt_id` a hash of the table, both of them (so a
+    version's items keep their ids). An item that is not an object becomes
+    `{"value": item}`, as in dlt."""
     children: list[dict[str, Any]] = []
     ids: list[str] = []
     for row, parent_id in zip(rows, parent_ids, strict=True):
@@ -160,7 +212,7 @@ def nested_rows(
             child[DLT_PARENT_ID] = parent_id
             child[DLT_LIST_IDX] = position
             children.append(child)
-            ids.append(get_nested_row_hash(parent_id, table, position))
+            ids.append(_digest(f"{parent_id}|{table}|{position}".encode()))
     return children, ids
 
 
@@ -198,7 +250,7 @@ def as_arrow(
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         return None  # mixed types, huge ints, ...: the JSON path decides what they become
     flat = _flatten(table)
-    if flat is None or DLT_ID in flat.column_names:
+    if flat is None or DLT_ID in flat.column_names or ROW_VERSION in flat.column_names:
         return None
     if _has_detectable_timestamps(flat, typed_columns):
         return None
@@ -208,7 +260,7 @@ def as_arrow(
     # the primary key) and rows on this path have no nested rows that point at them, so
     # random ids, as dlt's own Arrow path gives, load the same.
     if ids is None and row_id == "row_hash":
-        ids = row_hashes(rows)
+        ids = row_versions(rows)
     for key in dict.fromkeys((*primary_key, *not_null)):  # NOT NULL in dlt's schema too
         index = flat.schema.get_field_index(key)
         if index < 0 or flat.column(index).null_count:
@@ -219,10 +271,10 @@ def as_arrow(
             pa.field(DLT_LOAD_ID, pa.string(), nullable=nullable_load_id),
             pa.repeat(pa.scalar(load_id, pa.string()), flat.num_rows),
         )
-    return flat.append_column(
-        pa.field(DLT_ID, pa.string(), nullable=False),
-        pa.array(ids, pa.string()) if ids is not None else _random_ids(flat.num_rows),
-    )
+    id_column = pa.array(ids, pa.string()) if ids is not None else _random_ids(flat.num_rows)
+    if row_id == "row_hash":
+        flat = flat.append_column(pa.field(ROW_VERSION, pa.string(), nullable=False), id_column)
+    return flat.append_column(pa.field(DLT_ID, pa.string(), nullable=False), id_column)
 
 
 # dlt's data type of an Arrow column, for the types `as_arrow` produces.
@@ -276,15 +328,21 @@ def for_json_normalizer(
     rows: list[dict[str, Any]], row_id: str, ids: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
     """Rows that must take dlt's JSON path, with less for it to do and the same result: the
-    row hash an ``scd2`` table needs computed here (the normalizer keeps a `_dlt_id` it
-    finds, and nested rows point at it alike), and null values left out (a missing value and
-    a null load the same; typed columns exist from the hints either way). `ids`, where the
-    caller has them, become the rows' `_dlt_id`s whatever the table."""
+    version an ``scd2`` table needs computed here, as `row_hash` and as `_dlt_id` (the
+    normalizer keeps a `_dlt_id` it finds, and nested rows point at it alike), and null
+    values left out (a missing value and a null load the same; typed columns exist from the
+    hints either way). `ids`, where the caller has them, become the rows' `_dlt_id`s whatever
+    the table."""
+    versioned = row_id == "row_hash"
     if ids is None:
-        if row_id != "row_hash" or any(DLT_ID in row for row in rows):
+        if not versioned:
             return rows
-        ids = row_hashes(rows)
+        ids = row_versions(rows)
     return [
-        {**{k: v for k, v in row.items() if v is not None}, DLT_ID: dlt_id}
+        {
+            **{k: v for k, v in row.items() if v is not None},
+            **({ROW_VERSION: dlt_id} if versioned else {}),
+            DLT_ID: dlt_id,
+        }
         for row, dlt_id in zip(rows, ids, strict=True)
     ]

@@ -27,7 +27,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -48,24 +47,20 @@ from assets._arrow import (
     DLT_LOAD_ID,
     DLT_PARENT_ID,
     PATH_SEPARATOR,
+    ROW_VERSION,
     as_arrow,
+    column_path,
     concat_tables,
     conflicts_with,
     dlt_types,
     for_json_normalizer,
     nested_rows,
-    row_hashes,
     row_id_kind,
+    row_versions,
 )
-from assets._http import (
-    ConfigurationError,
-    EndpointUnavailable,
-    Progress,
-    SourceError,
-    cycle_collection_paused,
-    progress_log,
-    read_concurrently,
-)
+from assets._http import Progress, cycle_collection_paused, progress_log, read_concurrently
+from assets.errors import ConfigurationError, EndpointUnavailable, SourceError
+from assets.row_versions import ensure_row_versions
 
 DELETED_COLUMN = "deleted_time"
 ROW_KEY_COLUMN = "row_key"
@@ -127,7 +122,6 @@ class Endpoint:
     requires: str = ""
     string_columns: tuple[str, ...] = ()
     timestamp_columns: tuple[str, ...] = ()
-    drop_keys: frozenset[str] = frozenset()
     # types of columns that are often null, so the table has them from the first load
     column_types: dict[str, str] = field(default_factory=dict)
     # snapshot tables: lists in each row that make nested tables (scd2 versions them with it)
@@ -156,6 +150,9 @@ class Endpoint:
             hints[name] = {"data_type": "timestamp", "timezone": True}
         if self.mode == "fanout":
             hints[DELETED_COLUMN] = {"data_type": "timestamp", "timezone": True, "nullable": True}
+        if self.write_disposition.get("strategy") == "scd2":
+            # nullable: rows stored before the column existed have none (assets.row_versions)
+            hints[ROW_VERSION] = {"data_type": "text", "nullable": True}
         return hints
 
     @property
@@ -163,6 +160,13 @@ class Endpoint:
         """Whether the table cannot have rows with this install's settings: the environment
         variable it needs (`empty_unless`) is not set."""
         return bool(self.empty_unless) and not os.environ.get(self.empty_unless)
+
+    @property
+    def json_columns(self) -> frozenset[str]:
+        """Columns stored as one JSON value, as dlt names them."""
+        return frozenset(
+            column_path(name) for name, kind in self.column_types.items() if kind == "json"
+        )
 
     @property
     def row_identity(self) -> tuple[str, ...]:
@@ -186,7 +190,7 @@ class Endpoint:
             return {"disposition": "merge", "strategy": "delete-insert"}
         if self.mode == "custom":
             return {"disposition": "append"}
-        return {"disposition": "merge", "strategy": "scd2"}
+        return {"disposition": "merge", "strategy": "scd2", "row_version_column_name": ROW_VERSION}
 
     @property
     def primary_key(self) -> list[str] | None:
@@ -196,41 +200,27 @@ class Endpoint:
 
 
 def coerce_row(endpoint: Endpoint, row: dict[str, Any]) -> dict[str, Any]:
-    """Ids to strings (servers send some as ints), secrets dropped, a row key for events."""
-    if endpoint.drop_keys:
-        row = {k: v for k, v in row.items() if k not in endpoint.drop_keys}
+    """Ids to strings (servers send some as ints), timestamps parsed, a row key for events."""
     for name in endpoint.string_columns:
         value = row.get(name)
         if value is not None and not isinstance(value, str):
             row[name] = str(value)
-    keyed = endpoint.mode == "events" and endpoint.key == (ROW_KEY_COLUMN,)
-    key_texts = {}
     for name in endpoint.timestamp_columns:
         if name in row:
-            raw = row[name]
-            row[name] = parse_timestamp(raw)
-            if keyed and (text := _key_text(raw)) is not None:
-                key_texts[name] = text
-    if keyed:
-        row[ROW_KEY_COLUMN] = row_key({**row, **key_texts} if key_texts else row)
+            row[name] = parse_timestamp(row[name])
+    for nested in endpoint.nested:  # before the row's version is taken (assets._arrow)
+        items = row.get(nested.field)
+        if nested.timestamp_columns and type(items) is list:
+            row[nested.field] = [_with_timestamps(item, nested.timestamp_columns) for item in items]
+    if endpoint.mode == "events" and endpoint.key == (ROW_KEY_COLUMN,):
+        row[ROW_KEY_COLUMN] = row_key(row)
     return row
 
 
-_UTC_SECONDS_OR_MICROSECONDS = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?Z"
-)
-
-
-def _key_text(raw: Any) -> str | None:
-    """What `row_key` writes for the parsed timestamp, `str(parsed)`, cut from the server's
-    text where it is UTC to the second or microsecond: formatting an aware datetime cost about
-    as much as the rest of the key (coercing 200,000 visits: 1.24 s with it, 0.86 s without).
-    None for any other text: `row_key` formats the parsed value itself."""
-    if type(raw) is not str or not _UTC_SECONDS_OR_MICROSECONDS.fullmatch(raw):
-        return None
-    if len(raw) == 20 or raw[20:26] == "000000":  # str() leaves out zero microseconds
-        return f"{raw[:10]} {raw[11:19]}+00:00"
-    return f"{raw[:10]} {raw[11:26]}+00:00"
+def _with_timestamps(item: Any, columns: tuple[str, ...]) -> Any:
+    if not isinstance(item, dict):
+        return item
+    return {**item, **{name: parse_timestamp(item[name]) for name in columns if name in item}}
 
 
 def coerce_rows(endpoint: Endpoint, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -241,31 +231,12 @@ def coerce_rows(endpoint: Endpoint, rows: Iterable[dict[str, Any]]) -> list[dict
 
 
 def row_key(row: dict[str, Any]) -> str:
-    """A stable identity for event rows that have no id of their own (visits, sessions)."""
-    canonical = _canonical_fast(row)
-    if canonical is None:
-        canonical = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str).encode()
-    return hashlib.blake2b(canonical, digest_size=16).hexdigest()
-
-
-_FAST_CANONICAL_TYPES = frozenset({str, int, bool, type(None), datetime})
-
-
-def _canonical_fast(row: dict[str, Any]) -> bytes | None:
-    """`json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)` byte for byte,
-    several times faster, for the flat rows events have; None where orjson would write
-    something else (non-ASCII and DEL are escaped by json, floats formatted differently)."""
-    if not _FAST_CANONICAL_TYPES.issuperset(map(type, row.values())):
-        return None
-    try:
-        canonical = orjson.dumps(
-            row, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
-        )
-    except (TypeError, orjson.JSONEncodeError):
-        return None
-    if not canonical.isascii() or b"\x7f" in canonical:
-        return None
-    return canonical
+    """A stable identity for event rows that have no id of their own (visits, sessions): the
+    BLAKE2b-128 hex digest of the row as JSON with sorted keys and no spaces, values JSON
+    cannot write as `str()` gives them (a timestamp: `2025-01-31 12:00:00+00:00`). Stored
+    keys depend on these exact bytes: the insert-only merge adds an event whose key is new."""
+    canonical = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
 class EndpointFailures:
@@ -436,12 +407,14 @@ def make_resource(
     merge_key = endpoint.key[0] if endpoint.mode == "fanout" and endpoint.key else None
     primary_key = endpoint.primary_key
 
-    row_id = row_id_kind(endpoint.write_disposition, primary_key or ())
+    row_id = row_id_kind(endpoint.write_disposition)
     not_null = (*(primary_key or ()), *([merge_key] if merge_key else []))
 
     # functools.wraps keeps `rows`' signature, which dlt reads for incremental arguments.
     @functools.wraps(rows)
     def generate(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        if row_id == "row_hash":
+            ensure_row_versions(endpoint.table, endpoint.json_columns)
         batches = tolerate_unavailable(endpoint.table, failures, iter(rows(*args, **kwargs)))
         batches = unique_rows(endpoint, batches)
         yield from as_arrow_batches(endpoint, batches, row_id, primary_key or (), not_null)
@@ -597,9 +570,9 @@ def _dlt_items(
     learns the table's column types."""
     nested_items = []
     ids = None
-    if endpoint.nested and row_id == "row_hash":
-        # a version's hash covers its lists, as dlt's does: computed before they go
-        ids = row_hashes(rows)
+    if row_id == "row_hash":  # a version covers the row's lists: taken before they go
+        detected = frozenset(n for n, kind in known_types.items() if kind == "timestamp")
+        ids = row_versions(rows, endpoint.json_columns, detected - typed_columns)
         for nested in endpoint.nested:
             item = _nested_table(endpoint.table, nested, rows, ids, load_id)
             if item is not None:
@@ -630,10 +603,6 @@ def _nested_table(
     if not children:
         return None
     _adopt_nested_table(table)
-    for name in nested.timestamp_columns:
-        for child in children:
-            if name in child:
-                child[name] = parse_timestamp(child[name])
     typed = frozenset(nested.columns)
     not_null = (DLT_PARENT_ID, DLT_LIST_IDX)
     arrow = as_arrow(children, "given", (), typed, load_id, not_null, ids, nullable_load_id=True)
@@ -779,7 +748,6 @@ def unchanged_since_last_load(endpoint: Endpoint, current: list[Any]) -> bool:
         endpoint.key,
         endpoint.columns,
         endpoint.write_disposition,
-        sorted(endpoint.drop_keys),
         endpoint.string_columns,
         endpoint.timestamp_columns,
         [(nested.field, nested.timestamp_columns) for nested in endpoint.nested],

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dlt.pipeline.pipeline import Pipeline
 
 from assets.registry import SourceInfo
+from assets.row_versions import sql_literal
 
 SERVER_COLUMN = "server"
 # The destination's SQL name for text, used where servers disagree on a column's type.
@@ -21,10 +22,6 @@ TEXT = "varchar"
 
 def all_servers_dataset(info: SourceInfo) -> str:
     return f"{info.name}_all"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def refresh_all_servers_views(pipeline: Pipeline, servers: Sequence[SourceInfo]) -> list[str]:
@@ -37,7 +34,7 @@ def refresh_all_servers_views(pipeline: Pipeline, servers: Sequence[SourceInfo])
         for server in servers:
             rows = client.execute_sql(
                 "SELECT table_name, column_name, data_type FROM information_schema.columns "
-                f"WHERE table_schema = {_literal(server.dataset_name)} "
+                f"WHERE table_schema = {sql_literal(server.dataset_name)} "
                 "ORDER BY table_name, ordinal_position"
             )
             for table, column, data_type in rows:
@@ -74,7 +71,7 @@ def _union(
         columns = by_server.get(server.server)
         if columns is None:  # not loaded from this server (yet)
             continue
-        values = [f"{_literal(server.server)} AS {escape(SERVER_COLUMN)}"]
+        values = [f"{sql_literal(server.server)} AS {escape(SERVER_COLUMN)}"]
         for column, kinds in types.items():
             name = escape(column)
             kind = next(iter(kinds)) if len(kinds) == 1 else TEXT

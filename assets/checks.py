@@ -29,11 +29,9 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
+    DagsterEventType,
     MetadataValue,
     multi_asset_check,
-)
-from dagster._core.storage.asset_check_execution_record import (
-    COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
 )
 
 from assets._catalog import Endpoint
@@ -206,13 +204,19 @@ def column_changes(before: dict[str, str], after: dict[str, str]) -> ColumnChang
 
 
 def previous_columns(context: AssetCheckExecutionContext, key: AssetCheckKey) -> dict | None:
-    """The columns the last completed evaluation of `key` recorded (None: never evaluated)."""
-    history = context.instance.event_log_storage.get_asset_check_execution_history(
-        key, limit=1, status=set(COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES)
-    )
-    evaluation = history[0].event.dagster_event.event_specific_data if history else None
-    recorded = evaluation.metadata.get(COLUMNS_METADATA) if evaluation else None
-    return recorded.value if recorded is not None else None
+    """The columns the last completed evaluation of `key` recorded (None: never evaluated).
+    A completed evaluation is one with an evaluation event: a planned, running or crashed one
+    (this very run's, for a start) has only its planned event."""
+    storage = context.instance.event_log_storage
+    cursor = None
+    while history := storage.get_asset_check_execution_history(key, limit=20, cursor=cursor):
+        for record in history:
+            event = record.event
+            if event and event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+                recorded = event.dagster_event.event_specific_data.metadata.get(COLUMNS_METADATA)
+                return recorded.value if recorded is not None else None
+        cursor = history[-1].id
+    return None
 
 
 def table_results(

@@ -24,9 +24,9 @@ from dlt.common.configuration.exceptions import (
 from dlt.common.configuration.specs import CredentialsConfiguration
 from dlt.common.destination.client import DestinationClientConfiguration
 
-from assets._http import AccessDenied, AuthenticationFailed, ConfigurationError, SourceError
 from assets.destinations import duckdb_dir
 from assets.duckdb_files import busy_error, lock_holder, storage_error
+from assets.errors import AccessDenied, AuthenticationFailed, ConfigurationError, SourceError
 
 # What a missing write permission on a full or read-only disk looks like in any OSError.
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}

@@ -28,8 +28,8 @@ from dlt.pipeline.pipeline import Pipeline
 from filelock import FileLock, Timeout
 
 from assets._catalog import Endpoint
-from assets._http import ConfigurationError
 from assets.duckdb_files import WORKING_DIR_MODE, publishing, working_path
+from assets.errors import ConfigurationError
 from assets.registry import SourceInfo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

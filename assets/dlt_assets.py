@@ -27,14 +27,7 @@ from dlt.pipeline.pipeline import Pipeline
 from pydantic import Field
 
 from assets._catalog import EndpointFailures
-from assets._http import (
-    AccessDenied,
-    AuthenticationFailed,
-    ConfigurationError,
-    EndpointMissing,
-    SourceError,
-    progress_log,
-)
+from assets._http import progress_log
 from assets.all_servers import all_servers_dataset, refresh_all_servers_views
 from assets.dagster_settings import OrchestrationSettings
 from assets.destination_errors import causes
@@ -48,6 +41,13 @@ from assets.destinations import (
     published_after_load,
 )
 from assets.duckdb_files import DestinationBusy
+from assets.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    ConfigurationError,
+    EndpointMissing,
+    SourceError,
+)
 from assets.materialization import (
     admin_metadata,
     history_changes,

@@ -22,4 +22,9 @@ DLT_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "_dlt_parent_id": "The _dlt_id of the row in the parent table this child row belongs to.",
     "_dlt_list_idx": "Position of this item (from 0) in the parent row's list.",
     "_dlt_root_id": "The _dlt_id of the top-level row this nested row belongs to, at any depth.",
+    "row_hash": (
+        "The version of this row: a hash of its values and its child-table rows, the value "
+        "dlt's scd2 merge compares to tell a changed row (a new version) from an unchanged "
+        "one. Also its _dlt_id. NULL on versions retired before the column existed."
+    ),
 }

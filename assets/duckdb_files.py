@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets._http import ConfigurationError, SourceError
+from assets.errors import ConfigurationError, SourceError
 
 WORKING_DIR = ".loader"
 WORKING_DIR_MODE = 0o700  # the loader's alone: nobody else can open, let alone lock, its file

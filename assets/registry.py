@@ -14,7 +14,8 @@ from dlt.extract.source import DltSource
 
 from assets import oscar, posit_connect
 from assets._catalog import Endpoint
-from assets._http import DEFAULT_SERVER, ConfigurationError
+from assets._http import DEFAULT_SERVER
+from assets.errors import ConfigurationError
 from assets.oscar import columns as oscar_columns
 from assets.oscar import settings as oscar_settings
 from assets.posit_connect import columns as posit_columns

@@ -33,7 +33,6 @@ def build_definitions(settings: OrchestrationSettings | None = None) -> Definiti
         executor_def=multiprocess_executor,
     )
     sources = enabled_servers()  # every configured server of every enabled API
-    cadence_jobs, schedules = build_refresh_schedules(sources, settings)
     # The insights are SQL over the `<api>_all` views, which file destinations do not have.
     insights = (
         []
@@ -46,8 +45,8 @@ def build_definitions(settings: OrchestrationSettings | None = None) -> Definiti
     return Definitions(
         assets=[*(build_api_assets(info, settings) for info in sources), *insights],
         asset_checks=[build_table_checks(info) for info in sources],
-        jobs=[refresh_all, *cadence_jobs],
-        schedules=schedules,
+        jobs=[refresh_all],
+        schedules=build_refresh_schedules(sources, settings),
         sensors=[
             *build_sensors(sources, settings),
             *([build_insights_sensor(insights)] if insights else []),

@@ -12,7 +12,6 @@ from dagster import (
     ScheduleDefinition,
     define_asset_job,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from assets.cadence import cadence_name, cadences
 from assets.dagster_settings import OrchestrationSettings
@@ -22,8 +21,10 @@ from assets.translator import table_key
 
 def build_refresh_schedules(
     sources: Sequence[SourceInfo], settings: OrchestrationSettings
-) -> tuple[list[UnresolvedAssetJobDefinition], list[ScheduleDefinition]]:
-    jobs, schedules = [], []
+) -> list[ScheduleDefinition]:
+    """One schedule per API, server and cadence; each carries its job, which `Definitions`
+    takes from it."""
+    schedules = []
     for info in sources:
         for cadence in cadences(settings).values():
             tables = [e.table for e in info.endpoints if cadence_name(e) == cadence.name]
@@ -37,7 +38,6 @@ def build_refresh_schedules(
                     f"{info.server_title}: {cadence.description}. Tables: {', '.join(tables)}."
                 ),
             )
-            jobs.append(job)
             schedules.append(
                 ScheduleDefinition(
                     name=f"{info.slug}_{cadence.name}_schedule",
@@ -50,4 +50,4 @@ def build_refresh_schedules(
                     ),
                 )
             )
-    return jobs, schedules
+    return schedules

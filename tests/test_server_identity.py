@@ -10,7 +10,8 @@ import dlt
 import pytest
 
 from assets._catalog import ensure_same_server
-from assets._http import ConfigurationError, ServerSettings
+from assets._http import ServerSettings
+from assets.errors import ConfigurationError
 
 URL = "https://connect.example.com/__api__"
 

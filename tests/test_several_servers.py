@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from dagster import AssetKey, DagsterInstance, build_sensor_context, instance_for_test, materialize
 
-from assets._http import ConfigurationError
 from assets.destinations import make_pipeline
+from assets.errors import ConfigurationError
 from assets.registry import OSCAR, POSIT_CONNECT, SourceInfo, enabled_servers, parse_servers
 from orchestration.definitions import build_definitions
 from simulators.oscar import OscarSimulator

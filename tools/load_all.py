@@ -26,7 +26,6 @@ from typing import Any
 import dlt
 
 from assets._catalog import Endpoint
-from assets._http import ConfigurationError
 from assets.destinations import (
     REPO_ROOT,
     current_row_counts,
@@ -35,6 +34,7 @@ from assets.destinations import (
     duckdb_path,
 )
 from assets.dlt_assets import NO_VIEWS
+from assets.errors import ConfigurationError
 from assets.registry import SourceInfo, enabled_sources
 
 # The simulators are the server `demo` wherever they listen: a `load` while `dev` holds the

@@ -21,7 +21,7 @@ from dagster import (
     multi_asset,
 )
 
-from assets._http import ConfigurationError
+from assets.errors import ConfigurationError
 from assets.dagster_settings import OrchestrationSettings
 from assets.destination_errors import explain as explain_destination_error
 from assets.destinations import destination_name

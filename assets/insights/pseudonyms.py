@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import os
 
-from assets._http import ConfigurationError
+from assets.errors import ConfigurationError
 
 PSEUDONYMS_SETTING = "INSIGHTS_PSEUDONYMS"
 KEY_SETTING = "INSIGHTS_PSEUDONYM_KEY"

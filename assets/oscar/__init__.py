@@ -13,22 +13,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import dlt
-from dlt.common.configuration.inject import with_config
-from dlt.common.configuration.specs import known_sections
-from dlt.common.typing import TSecretStrValue
+from dlt import TSecretStrValue
+from dlt.common.configuration import known_sections, with_config
 from dlt.extract.resource import DltResource
 from requests import RequestException, Response
 
 from assets._catalog import Endpoint, EndpointFailures, EventWindow, build_resources, row_key
-from assets._http import (
-    DEFAULT_SERVER,
-    AuthenticationFailed,
-    RestApi,
-    ServerSettings,
-    SourceError,
-    progress_log,
-    validate_base_url,
-)
+from assets._http import DEFAULT_SERVER, RestApi, ServerSettings, progress_log, validate_base_url
+from assets.errors import AuthenticationFailed, SourceError
 from assets.oscar.auth import ENV, Credentials, OscarAuth, parse_scopes
 from assets.oscar.redact import redact
 from assets.oscar.settings import (

@@ -21,7 +21,7 @@ from typing import Any
 from requests import PreparedRequest, Response
 from requests.auth import AuthBase, _basic_auth_str
 
-from assets._http import ConfigurationError
+from assets.errors import ConfigurationError
 
 ENV = "SOURCES__OSCAR_SOURCE__"
 DEFAULT_SCOPES = ("openid", "email", "profile", "voperson_id", "eduperson_entitlement")

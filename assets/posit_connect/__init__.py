@@ -15,9 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 import dlt
-from dlt.common.configuration.inject import with_config
-from dlt.common.configuration.specs import known_sections
-from dlt.common.typing import TSecretStrValue
+from dlt import TSecretStrValue
+from dlt.common.configuration import known_sections, with_config
 from dlt.extract.resource import DltResource
 from requests import Response
 

@@ -17,7 +17,7 @@ from typing import Any
 from requests import PreparedRequest
 from requests.auth import AuthBase
 
-from assets._http import AuthenticationFailed, ConfigurationError
+from assets.errors import AuthenticationFailed, ConfigurationError
 
 SESSION_TOKEN_ENV = "CONNECT_CONTENT_SESSION_TOKEN"
 EXCHANGE_PATH = "/v1/oauth/integrations/credentials"

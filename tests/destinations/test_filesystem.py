@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from assets._catalog import Endpoint
-from assets._http import ConfigurationError
 from assets.destinations import check_write_dispositions
+from assets.errors import ConfigurationError
 from assets.registry import POSIT_CONNECT, SOURCES, SourceInfo
 from tests.helpers import materialize_api, materialized_tables
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from assets._http import ConfigurationError
+from assets.errors import ConfigurationError
 from assets.insights.dagster_assets import STALE_DAYS_SETTING, stale_content_days
 from assets.insights.tables import InsightTable
 from tools.report import answers

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus
 
-from assets._http import ConfigurationError
+from assets.errors import ConfigurationError
 from assets.registry import SOURCES
 from orchestration.definitions import build_definitions
 

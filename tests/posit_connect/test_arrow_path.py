@@ -1,27 +1,24 @@
-"""The fast path (assets._arrow: Arrow tables, and leaner rows where dlt's JSON normalizer
-must run) loads exactly what dlt loads from the rows as the resources make them.
+"""The fast path (assets._arrow: Arrow tables) loads exactly what dlt's JSON normalizer loads
+from the rows as the resources make them, and the source's nested tables are those dlt makes.
 
 Every table is loaded twice from the same simulator, once with the fast path and once with
 it switched off, over a first run and a run after the server changed; the tables must hold
-the same rows, ids and column types. (No timing here: see bench/.)
+the same rows, ids, versions and column types. (No timing here: see bench/.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
 import duckdb
 import pytest
-from dlt.common.json import json as dlt_json
-from dlt.common.normalizers.json.helpers import get_row_hash
 
 from assets import _catalog
-from assets._arrow import as_arrow, row_hashes
+from assets._arrow import as_arrow, for_json_normalizer, row_versions, stored_form
 from assets._catalog import coerce_row, parse_timestamp, row_key
 from assets.posit_connect.settings import ENDPOINTS
 from assets.registry import POSIT_CONNECT
@@ -49,10 +46,17 @@ def _load(sim: PositConnectSimulator, path: Path, name: str) -> None:
     _pipeline(path, name).run(source, loader_file_format="parquet").raise_on_failed_jobs()
 
 
-def _json_path_only(_: object, batches: object, *args: object, **kwargs: object) -> object:
-    """In place of `as_arrow_batches`: plain rows, exactly as the resources produce them, for
-    dlt's JSON path (which is also how versions before the fast path loaded)."""
-    return batches
+def _json_path_only(*args: object, **kwargs: object) -> None:
+    """In place of `as_arrow`: no batch becomes an Arrow table, every one takes dlt's JSON
+    normalizer (with the versions and nested tables the source gives it)."""
+    return None
+
+
+def _lists_to_dlt(_: object, batches: object, *args: object, **kwargs: object) -> object:
+    """In place of `as_arrow_batches`: rows with their versions and their lists, from which
+    dlt's JSON normalizer makes the nested tables."""
+    for batch in batches:
+        yield for_json_normalizer(batch, "row_hash")
 
 
 def _snapshot(
@@ -76,10 +80,11 @@ def _snapshot(
             )
             columns = sorted(c for c in types if c not in VOLATILE | ignored)
             listed = ", ".join(f'"{c}" IS NULL' if c in LOAD_TIMES else f'"{c}"' for c in columns)
-            if "deleted_time" in types:  # a tombstone's row hash includes when it was noticed
-                listed = listed.replace(
-                    '"_dlt_id"', 'CASE WHEN deleted_time IS NULL THEN "_dlt_id" END'
-                )
+            if "deleted_time" in types:  # a tombstone's version includes when it was noticed
+                for column in ('"_dlt_id"', '"row_hash"'):
+                    listed = listed.replace(
+                        column, f"CASE WHEN deleted_time IS NULL THEN {column} END"
+                    )
             if table in RANDOM_IDS:  # a unique id on either path, not the same one
                 listed = listed.replace('"_dlt_id"', '"_dlt_id" IS NOT NULL')
             rows = con.execute(f"SELECT {listed} FROM data.{table} ORDER BY ALL").fetchall()
@@ -102,7 +107,7 @@ def test_fast_and_json_paths_load_the_same_tables(tmp_path, monkeypatch):
             _load(sim, fast, "fast")
             assert any(as_tables), "the fast path was not taken"
             with monkeypatch.context() as patch:
-                patch.setattr(_catalog, "as_arrow_batches", _json_path_only)
+                patch.setattr(_catalog, "as_arrow", _json_path_only)
                 _load(sim, slow, "slow")
             got, expected = _snapshot(fast), _snapshot(slow)
             assert got.keys() == expected.keys()
@@ -115,38 +120,6 @@ def test_fast_and_json_paths_load_the_same_tables(tmp_path, monkeypatch):
             sim.mutate("add_visits", {"n": 40})
             sim.mutate("add_audit_logs", {"n": 9})
             sim.mutate("add_users", {"n": 2})
-
-
-def test_an_upgrade_takes_over_the_nested_table_dlt_made(tmp_path, monkeypatch):
-    """Before the source built content__tags itself, dlt's JSON normalizer made it, and the
-    schema stored then has it as a nested table of content. The first load after the upgrade
-    takes it over without adding or changing a row, and later versions link as before."""
-    upgraded, old = tmp_path / "upgraded.duckdb", tmp_path / "old.duckdb"
-    with PositConnectSimulator(content=60, users=40, visits=100, audit_logs=50) as sim:
-        with monkeypatch.context() as patch:
-            patch.setattr(_catalog, "as_arrow_batches", _json_path_only)
-            _load(sim, upgraded, "upgraded")
-            _load(sim, old, "old")
-        before = _snapshot(upgraded)
-        assert _pipeline(upgraded, "upgraded").default_schema.tables["content__tags"]["parent"]
-
-        # the upgrade's snapshot digests differ from the old ones: content loads again
-        monkeypatch.setattr(_catalog, "SNAPSHOT_DIGEST_VERSION", 2)
-        _load(sim, upgraded, "upgraded")
-        assert _snapshot(upgraded) == before
-        tags = _pipeline(upgraded, "upgraded").default_schema.tables["content__tags"]
-        assert "parent" not in tags and tags["resource"] == "content"
-
-        sim.mutate("add_content", {"n": 3})
-        sim.mutate("update_content", {"n": 2})
-        sim.mutate("delete_content", {"n": 1})
-        _load(sim, upgraded, "upgraded")
-        with monkeypatch.context() as patch:
-            patch.setattr(_catalog, "as_arrow_batches", _json_path_only)
-            _load(sim, old, "old")
-        after, expected = _snapshot(upgraded), _snapshot(old)
-        assert after["content__tags"][1] != before["content__tags"][1], "no new tag rows"
-        assert after == expected
 
 
 TAGGED = [
@@ -164,9 +137,10 @@ DEEPER = [{"id": "7", "tags": [{"id": "t4", "path": ["a", "b"], "at": "2024-02-0
 @pytest.mark.parametrize("runs", [[TAGGED, RETAGGED], [DEEPER, TAGGED]], ids=["flat", "deeper"])
 def test_nested_tables_the_source_builds_are_those_dlt_makes(tmp_path, monkeypatch, runs):
     """Any list an endpoint declares nested: objects, scalars, objects with objects in them,
-    and objects with lists (which dlt's normalizer then takes), over two versions. A table
-    below the built one has one column more, `_dlt_root_id`: dlt links it to the built
-    table's rows, which merge on their own."""
+    and objects with lists (which dlt's normalizer then takes), over two versions. The ids of
+    nested rows are the source's own (a hash of parent, table and position), so they and the
+    links to them are left out; a table below the built one has one column more,
+    `_dlt_root_id`: dlt links it to the built table's rows, which merge on their own."""
     endpoint = _catalog.Endpoint(
         table="items",
         path="/items",
@@ -188,9 +162,12 @@ def test_nested_tables_the_source_builds_are_those_dlt_makes(tmp_path, monkeypat
         server.append(run)
         load(built)
         with monkeypatch.context() as patch:
-            patch.setattr(_catalog, "as_arrow_batches", _json_path_only)
+            patch.setattr(_catalog, "as_arrow_batches", _lists_to_dlt)
             load(made)
-        assert _snapshot(built, frozenset({"_dlt_root_id"})) == _snapshot(made)
+        own_ids = frozenset({"_dlt_id", "_dlt_parent_id"})
+        got, expected = _snapshot(built, own_ids | {"_dlt_root_id"}), _snapshot(made, own_ids)
+        assert got == expected
+        assert got["items"][1], "no rows"
     assert _pipeline(built, "built").default_schema.tables["items__tags"].get("parent") is None
 
 
@@ -210,20 +187,33 @@ def test_the_fast_path_leaves_to_dlt_what_only_its_normalizer_handles_alike():
     assert nested is not None and nested.column_names == ["a__b", "_dlt_load_id", "_dlt_id"]
 
 
-HASHED = [
-    {"a": "plain", "b": 1, "c": None, "d": True, "t": datetime(2024, 1, 2, 3, 4, 5, 6, UTC)},
-    {"t": datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=2))), "d": date(2024, 1, 1)},
-    {"n": Decimal("1.50"), "ü": "ï", "list": [1, {"x": datetime(2024, 1, 1, tzinfo=UTC)}]},
-    {"_dlt_load_id": "1", "a": 1},
-]
-
-
-@pytest.mark.parametrize("rows", [HASHED[:3], HASHED], ids=["api rows", "with dlt columns"])
-def test_row_hashes_are_dlts(rows):
-    """The scd2 version hash dlt's normalizer gives each row: of the row read back from the
-    extracted file, where datetimes, dates and decimals are dlt's typed strings."""
-    expected = [get_row_hash(dlt_json.loadb(dlt_json.typed_dumpb(row))) for row in rows]
-    assert row_hashes(rows) == expected
+def test_a_version_is_a_hash_of_what_the_table_stores_for_the_row():
+    row = {
+        "guid": "c1",
+        "Title": "",  # loaded as CSV into PostgreSQL an empty string is a null
+        "note": None,
+        "owner": {"guid": "u1", "firstName": "Ann", "gone": None},
+        "tags": [{"id": "t1", "at": datetime(2024, 1, 1, tzinfo=UTC)}, {"id": "t2"}],
+        "scalars": ["x"],
+        "empty": [],
+        "meta": {"keep": [1, {"a": None}]},
+        "seen": "2024-05-01T10:00:00+02:00",
+        "_dlt_load_id": "1",
+    }
+    assert stored_form(row, whole=frozenset({"meta"}), timestamps=frozenset({"seen"})) == {
+        "guid": "c1",
+        "owner__guid": "u1",
+        "owner__first_name": "Ann",
+        "tags": [{"id": "t1", "at": datetime(2024, 1, 1, tzinfo=UTC)}, {"id": "t2"}],
+        "scalars": [{"value": "x"}],
+        "meta": {"keep": [1, {"a": None}]},
+        "seen": datetime(2024, 5, 1, 8, tzinfo=UTC),
+    }
+    # stored versions depend on these exact digests: a change versions every row again
+    assert row_versions([{"guid": "c1", "at": datetime(2024, 1, 1, tzinfo=UTC)}]) == [
+        "3b4a67559a4f6e76c75df2c4f52f7419"
+    ]
+    assert row_versions([dict(reversed(row.items()))]) == row_versions([row])
 
 
 @pytest.mark.parametrize(
@@ -260,8 +250,8 @@ def test_row_keys_match_the_json_module_byte_for_byte(row):
     ],
 )
 def test_event_row_keys_are_those_of_the_parsed_row_whatever_the_time_format(time):
-    """The key hashes the row as coerced, datetimes as `str()` writes them; the source cuts
-    that text from the server's where it can, which must not change a single key."""
+    """The key hashes the row as coerced, datetimes as `str()` writes them, whatever the
+    server's way of writing the time."""
     visits = next(e for e in ENDPOINTS if e.table == "content_visits")
     raw = {"content_guid": "c1", "user_guid": "u1", "time": time, "bundle_id": 7, "path": "/"}
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assets._http import ConfigurationError, validate_base_url
+from assets._http import validate_base_url
+from assets.errors import ConfigurationError
 from assets.posit_connect import api_base_url
 from assets.registry import POSIT_CONNECT
 from tests.conftest import current_count

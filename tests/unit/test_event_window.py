@@ -13,7 +13,7 @@ import dlt
 import pytest
 
 from assets._catalog import Endpoint, EventWindow, _event_rows, _windows
-from assets._http import ConfigurationError
+from assets.errors import ConfigurationError
 
 VISITS = Endpoint(
     table="content_visits",
