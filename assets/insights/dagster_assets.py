@@ -21,11 +21,11 @@ from dagster import (
     multi_asset,
 )
 
-from assets.errors import ConfigurationError
 from assets.dagster_settings import OrchestrationSettings
 from assets.destination_errors import explain as explain_destination_error
 from assets.destinations import destination_name
 from assets.dlt_assets import writer_pool
+from assets.errors import ConfigurationError
 from assets.insights.catalog import INSIGHTS, Insight
 from assets.insights.present import chart_markdown, preview_markdown
 from assets.insights.pseudonyms import pseudonym_key
