@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies
@@ -331,8 +332,17 @@ PAGING_STYLES: dict[str, Callable[[], BasePaginator]] = {
     "keyset": lambda: JSONLinkPaginator(next_url_path="paging.next"),
     # an opaque token in the body's `next_page`, sent back as `?page=`; absent on the last page
     "next_page": lambda: JSONResponseCursorPaginator(cursor_path="next_page", cursor_param="page"),
+    # no paging at all: one response holds everything in the request's from/to window, so
+    # the loader bounds each request by the window it asks for (assets/_catalog.py)
+    "window": SinglePagePaginator,
 }
-DATA_SELECTORS = {"none": "$", "page_number": "results", "keyset": "results", "next_page": "$"}
+DATA_SELECTORS = {
+    "none": "$",
+    "page_number": "results",
+    "keyset": "results",
+    "next_page": "$",
+    "window": "$",
+}
 
 
 @functools.cache
@@ -449,7 +459,7 @@ def iterate_pages(
         hooks={"response": [raise_for_status]},
     )
     try:
-        for page in read_ahead(pages) if ahead and paging != "none" else pages:
+        for page in read_ahead(pages) if ahead and paging not in ("none", "window") else pages:
             progress.add(len(page))
             yield list(page)
     except _RetryableResponse as error:
@@ -641,6 +651,12 @@ class RestApi:
             ) from error
         if not quiet:
             progress.done(nothing_new)
+
+    def history_start(self) -> datetime | None:
+        """The earliest moment the server can have events at, for the first load of an event
+        table that has no paging (each request is one bounded from/to window); None when the
+        API cannot tell."""
+        return None
 
     def _still_accepted(self) -> bool:
         """After a 401: do the credentials still open the route they opened before? Only
