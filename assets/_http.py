@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -437,11 +437,13 @@ def iterate_pages(
     progress: Progress,
     *,
     ahead: bool = True,
+    unpack: Callable[[Any], Iterable[Any]] | None = None,
 ) -> Iterator[list[Any]]:
     """Yield pages of `path` using the paging style's paginator; errors become SourceErrors.
     With `ahead`, the next page is requested while the caller works on this one; a caller
     that may stop early (newest-first event logs) says `ahead=False`, so no page is
-    requested that it does not read."""
+    requested that it does not read. `unpack` turns each item of a page into rows (counted
+    as rows, not the bodies they came from)."""
 
     def raise_for_status(response: Response, *args: Any, **kwargs: Any) -> None:
         # Runs inside dlt's retry loop: what is worth another attempt is raised with the
@@ -460,8 +462,9 @@ def iterate_pages(
     )
     try:
         for page in read_ahead(pages) if ahead and paging not in ("none", "window") else pages:
-            progress.add(len(page))
-            yield list(page)
+            rows = list(page) if unpack is None else [r for item in page for r in unpack(item)]
+            progress.add(len(rows))
+            yield rows
     except _RetryableResponse as error:
         raise _gave_up(error.response, progress.table) from None
 
@@ -619,14 +622,11 @@ class RestApi:
                 lambda response: self.describe_error(endpoint, response),
                 progress,
                 ahead=not getattr(endpoint, "descending", False),
+                unpack=endpoint.unpack,
             ):
                 if self._accepted_path is None:
                     self._accepted_path = path or endpoint.path
-                yield (
-                    page
-                    if endpoint.unpack is None
-                    else [r for b in page for r in endpoint.unpack(b)]
-                )
+                yield page
         except RequestException as error:
             server = f"{self.api_name} at {self.base_url}"
             raise describe_transport_error(

@@ -12,7 +12,12 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from assets._http import EndpointMissing, EndpointUnavailable, progress_log
+from assets._http import (
+    ConfigurationError,
+    EndpointMissing,
+    EndpointUnavailable,
+    progress_log,
+)
 
 # GET /v1/server_settings/{runtime}; R and Python exist on every server with the v1 API, the
 # others only from a version on (connectapi `get_runtimes`: quarto 2021.08.0, tensorflow
@@ -25,7 +30,7 @@ HOSTS_PATH = "/v1/system/hosts"
 def _missing_part(api: Any, table: str, part: str, path: str, error: Exception) -> None:
     """A part of a derived table the server has not (or the key may not read): noted on the
     table's materialisation and logged; the rest of the table loads."""
-    if isinstance(error, EndpointMissing):
+    if isinstance(error, EndpointMissing | ConfigurationError):
         why = f"Posit Connect {api.version} has no GET {path}; a newer server has it"
     else:
         why = str(error)
@@ -42,7 +47,9 @@ def derive_runtimes(api: Any) -> list[dict[str, Any]]:
         path = endpoint.path.replace("{runtime}", runtime)
         try:
             pages = list(api.pages(endpoint, path=path, quiet=True))
-        except EndpointUnavailable as error:
+        # a server that hides its version answers a route it lacks as if it were no Connect
+        # at all (ConfigurationError); here R and Python have already shown it is one
+        except (*EndpointUnavailable, ConfigurationError) as error:
             if runtime in ALWAYS_INSTALLED:
                 raise
             _missing_part(api, "runtimes", runtime, path, error)

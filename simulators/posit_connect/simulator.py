@@ -531,6 +531,9 @@ class PositConnectSimulator(Simulator):
         if caller["user_role"] != "administrator":
             owned = {item["guid"] for item in data.content if item["owner_guid"] == caller["guid"]}
             rows = [row for row in rows if row["content_guid"] in owned]
+        if request.arg("content_guid"):  # several guids joined with `|` (Connect 2026.01.0)
+            wanted = set(request.arg("content_guid").split("|"))
+            rows = [row for row in rows if row["content_guid"] in wanted]
         return Response(200, rows)
 
     # -- control plane and test support -----------------------------------------------------------
