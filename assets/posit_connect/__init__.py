@@ -131,6 +131,7 @@ class ConnectApi(RestApi):
         """Without the `include` values this server's version predates (which it would refuse)."""
         include = {**endpoint.params, **(params or {})}.get("include")
         if include:
+            _ = self.client.auth.key  # without a key, fail before asking the server anything
             known = [name for name in include.split(",") if self._knows_include(name)]
             params = {**(params or {}), "include": ",".join(known)}
         return super().pages(endpoint, path, params, **kw)
