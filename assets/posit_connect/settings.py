@@ -286,7 +286,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         description=(
             "Every package every deployed bundle depends on, server-wide: which content runs "
             "which version of which R or Python package (GET /v1/packages, paged). Content "
-            "whose environment management is off is not listed. content_guid joins content.guid."
+            "whose environment management is off is not listed. content_guid joins content.guid. "
+            "Refreshed daily (it changes only on deploys): one request per 500 packages."
         ),
         string_columns=("bundle_id", "content_id", "app_id"),
     ),
@@ -300,7 +301,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "The runtime versions installed on the server: one row per runtime (r, python, "
             "quarto, tensorflow, nodejs), version, cluster and image, from one request per "
             "runtime (GET /v1/server_settings/{runtime}); a runtime an older server does not "
-            "know is left out with a note."
+            "know is left out with a note. Five requests per run."
         ),
     ),
     Endpoint(
@@ -311,7 +312,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         requires=f"{PUBLISHER}, and {ENVIRONMENTS_VERSION}",
         description=(
             "Execution environments (container images) content can run in, on servers that run "
-            "content off-host (Kubernetes); empty on others (GET /v1/environments)."
+            "content off-host (Kubernetes); empty on others (GET /v1/environments). One "
+            "request per run."
         ),
         string_columns=("id", "guid"),
         timestamp_columns=("created_time", "updated_time"),
@@ -325,7 +327,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         unpack=lambda body: body.get("caches") or [],
         description=(
             "The package caches the server keeps per runtime version and image "
-            "(GET /v1/system/caches/runtime; the loader never deletes them)."
+            "(GET /v1/system/caches/runtime; the loader only reads, never deletes them). One "
+            "request per run."
         ),
     ),
     Endpoint(
@@ -337,7 +340,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         description=(
             "The server's version (GET /__api__/server_settings; NULL when the administrator "
             "hides it) and each node of the cluster with its version (GET /v1/system/hosts). "
-            "A new row version when a version changes or a node comes or goes."
+            "A new row version when a version changes or a node comes or goes. Two requests "
+            "per run (the first is shared with every table: it tells the server's version)."
         ),
     ),
     Endpoint(
@@ -356,8 +360,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "Every request to a content item, from Connect's unified usage log "
             "(GET /v1/instrumentation/content/hits): who, which item, when, path and user "
             "agent. The API has no paging, so it is loaded in bounded from/to windows, "
-            "incrementally from the last hit loaded. Query strings are reduced to their "
-            "parameter names (they can carry tokens)."
+            "incrementally from the last hit loaded: one request per run, and on the first load "
+            "one per window (sized to about 20,000 hits, at most 31 days) from the server's "
+            "first user or content item. Query strings are reduced to their parameter names "
+            "(they can carry tokens)."
         ),
         string_columns=("id", "user_guid", "content_guid"),
         timestamp_columns=("timestamp",),
