@@ -20,6 +20,9 @@ SIZES = {
     "audit_logs": 300,
     "oauth_integrations": 3,
     "oauth_sessions": 6,
+    "hits": 400,
+    "hits_span_days": 180,
+    "environments": 0,
 }
 
 
