@@ -381,6 +381,23 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         ),
         "supervisor": "Script Connect runs content through in the image; NULL if none.",
         "managed_by": "What manages the environment's definition; NULL when Connect does.",
+        **{
+            f"{runtime}_versions": (
+                f"Versions of {label} installed in the image, comma-separated; NULL if none "
+                "(made by this pipeline from the environment's installations)."
+            )
+            for runtime, label in (
+                ("python", "Python"),
+                ("r", "R"),
+                ("quarto", "Quarto"),
+                ("tensorflow", "TensorFlow"),
+                ("nodejs", "Node.js"),
+            )
+        },
+        "volume_mounts": (
+            "Volumes mounted into content's containers (source: NFS export or persistent volume "
+            "claim; target path, read-only or not), as JSON; NULL if none."
+        ),
     },
     "runtime_caches": {
         "language": "Language of the cache: R or Python (the server's spelling).",

@@ -8,6 +8,7 @@ table instead of failing it. `hit_row` keeps a content hit free of query-string 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
@@ -107,4 +108,21 @@ def hit_row(hit: dict[str, Any]) -> list[dict[str, Any]]:
     data = hit.pop("data", None) or {}
     row = {**hit, **{name: value for name, value in data.items() if name != "query"}}
     row["query_parameters"] = query_parameter_names(data.get("query"))
+    return [row]
+
+
+ENVIRONMENT_RUNTIMES = ("python", "r", "quarto", "tensorflow", "nodejs")
+
+
+def environment_row(environment: dict[str, Any]) -> list[dict[str, Any]]:
+    """An execution environment with the runtimes its image holds as `<runtime>_versions`
+    (comma-separated; NULL where the image has none) and its volume mounts as JSON text: one
+    row per image, no child table per runtime."""
+    row = dict(environment)
+    for runtime in ENVIRONMENT_RUNTIMES:
+        installed = row.pop(runtime, None) or {}
+        versions = [i.get("version") for i in installed.get("installations") or () if i]
+        row[f"{runtime}_versions"] = ",".join(v for v in versions if v) or None
+    mounts = row.pop("volume_mounts", None)
+    row["volume_mounts"] = json.dumps(mounts, sort_keys=True) if mounts else None
     return [row]

@@ -2,7 +2,13 @@
 
 from assets._catalog import ROW_KEY_COLUMN, Endpoint, NestedList
 from assets.posit_connect.auth import SESSION_TOKEN_ENV
-from assets.posit_connect.server import derive_runtimes, derive_server_info, hit_row
+from assets.posit_connect.server import (
+    ENVIRONMENT_RUNTIMES,
+    derive_runtimes,
+    derive_server_info,
+    environment_row,
+    hit_row,
+)
 
 SECTION = "posit_connect_source"
 PIPELINE_NAME = "posit_connect_pipeline"
@@ -310,6 +316,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=("guid",),
         may_be_empty=True,
         requires=f"{PUBLISHER}, and {ENVIRONMENTS_VERSION}",
+        unpack=environment_row,
+        column_types={
+            **{f"{runtime}_versions": "text" for runtime in ENVIRONMENT_RUNTIMES},
+            "volume_mounts": "text",
+        },
         description=(
             "Execution environments (container images) content can run in, on servers that run "
             "content off-host (Kubernetes); empty on others (GET /v1/environments). One "

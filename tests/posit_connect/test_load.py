@@ -8,8 +8,7 @@ from tests.helpers import materialize_api, materialized_tables
 
 ALL_TABLES = set(POSIT_CONNECT.catalog)
 # oauth_credentials records credential exchanges; with an API key configured there are none.
-# environments lists Kubernetes images; the fixture's server runs content locally: none.
-LOADED_WITH_KEY = ALL_TABLES - {"oauth_credentials", "environments"}
+LOADED_WITH_KEY = ALL_TABLES - {"oauth_credentials"}
 
 
 def assert_matches_server(sim) -> None:
