@@ -372,7 +372,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "(GET /v1/instrumentation/content/hits): who, which item, when, path and user "
             "agent. The API has no paging, so it is loaded in bounded from/to windows, "
             "incrementally from the last hit loaded: one request per run, and on the first load "
-            "one per window (sized to about 20,000 hits, at most 31 days) from the server's "
+            "one per window (sized to about 5,000 hits, at most 31 days) from the server's "
             "first user or content item. Query strings are reduced to their parameter names "
             "(they can carry tokens)."
         ),
