@@ -889,13 +889,8 @@ def _event_rows(
         return _windowed_event_rows(api, endpoint, start, end)
 
     def rows(
-        since: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
-            endpoint.cursor or "",
-            initial_value=start,
-            end_value=end,
-            range_end="closed",
-            row_order="desc" if endpoint.descending else "asc",
-            on_cursor_value_missing="include",
+        since: dlt.sources.incremental[datetime] = event_cursor(  # noqa: B008
+            endpoint, start, end, "desc" if endpoint.descending else "asc"
         ),
     ) -> Iterator[list[dict[str, Any]]]:
         params = {}
@@ -915,6 +910,21 @@ def _event_rows(
                 return
 
     return rows
+
+
+def event_cursor(
+    endpoint: Endpoint, start: datetime | None, end: datetime | None, row_order: Any = None
+) -> dlt.sources.incremental[datetime]:
+    """dlt's incremental state on the event table's cursor column: from `start` on the first
+    load, up to and including `end` in a backfill; rows without the column are kept."""
+    return dlt.sources.incremental(
+        endpoint.cursor or "",
+        initial_value=start,
+        end_value=end,
+        range_end="closed",
+        row_order=row_order,
+        on_cursor_value_missing="include",
+    )
 
 
 def _reaches_before(rows: list[dict[str, Any]], cursor: str | None, value: Any) -> bool:
@@ -954,13 +964,8 @@ def _windowed_event_rows(
     windows ended when there was none. With `end_date` it is a backfill of [start, end]."""
 
     def rows(
-        since: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
-            endpoint.cursor or "",
-            initial_value=start,
-            end_value=end,
-            range_end="closed",
-            on_cursor_value_missing="include",
-        ),
+        # no row order: the API does not say in which order a window's rows come
+        since: dlt.sources.incremental[datetime] = event_cursor(endpoint, start, end),  # noqa: B008
     ) -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
         backfill = end is not None

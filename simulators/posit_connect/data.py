@@ -423,6 +423,15 @@ class ConnectData:
         return [candidates[int(count * rng.random() ** 3)] for _ in range(n)]
 
     def _append_visits(self, n: int, start_us: int, end_us: int, rng: random.Random) -> None:
+        self._append_requests(self.visits, n, start_us, end_us, rng)
+
+    def _append_hits(self, n: int, start_us: int, end_us: int, rng: random.Random) -> None:
+        self._append_requests(self.hits, n, start_us, end_us, rng)
+
+    def _append_requests(
+        self, log: EventLog, n: int, start_us: int, end_us: int, rng: random.Random
+    ) -> None:
+        """Requests to content (visits, hits): popular items, some anonymous."""
         live = self.live_indexes()
         if not live or n <= 0:
             return
@@ -437,17 +446,7 @@ class ConnectData:
             for c in content
         ]
         bits = [rng.getrandbits(64) for _ in range(n)]
-        self.visits.extend(times, content, user, bits)
-
-    def _append_hits(self, n: int, start_us: int, end_us: int, rng: random.Random) -> None:
-        live = self.live_indexes()
-        if not live or n <= 0:
-            return
-        times = _spread(rng, n, start_us, end_us, whole_seconds=False)
-        content = self._popular_content(rng, live, n)
-        users = len(self.users)
-        user = [NO_INDEX if rng.random() < 0.3 else int(users * rng.random()) for _ in range(n)]
-        self.hits.extend(times, content, user, [rng.getrandbits(64) for _ in range(n)])
+        log.extend(times, content, user, bits)
 
     def _append_shiny(self, n: int, start_us: int, end_us: int, rng: random.Random) -> None:
         live = self.live_indexes()

@@ -32,6 +32,7 @@ from .paging import (
     keyset_envelope,
     page_number_envelope,
     parse_keyset_query,
+    time_arg,
 )
 
 API = "/__api__"
@@ -518,8 +519,7 @@ class PositConnectSimulator(Simulator):
     def _hits(self, request: Request) -> Response:
         """No paging: every hit in the inclusive [from, to] window in one array. An
         administrator sees every item's hits, a publisher those of their own content."""
-        start = _time_param(request, "from")
-        end = _time_param(request, "to")
+        start, end = time_arg(request, "from"), time_arg(request, "to")
         caller = self._caller(request)
         with self._data_lock:
             data = self.data
@@ -626,16 +626,6 @@ class PositConnectSimulator(Simulator):
         """The access tokens in the query strings of hits (shared links)."""
         bits = self.data.hits.bits
         return [token for value in bits if (token := server_wide.hit_token(value))]
-
-
-def _time_param(request: Request, name: str) -> int | None:
-    raw = request.arg(name)
-    if not raw:
-        return None
-    try:
-        return ts.parse(raw)
-    except ValueError:
-        raise bad_request(f"{name} must be an RFC3339 timestamp") from None
 
 
 def _find(items: Sequence[dict], key: str, value: str, error: ApiError | None = None) -> dict:
