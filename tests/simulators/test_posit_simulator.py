@@ -532,6 +532,15 @@ def test_server_wide_routes_shapes_roles_and_versions(fresh):
         )
 
 
+def test_posit_sdk_reads_the_environments_of_a_kubernetes_server():
+    with PositConnectSimulator(content=3, environments=2) as k8s:
+        client = connect.Client(url=k8s.url, api_key=k8s.publisher_key)
+        environments = client.environments.fetch()
+        assert len(environments) == 2
+        assert {e["environment_type"] for e in environments} == {"Kubernetes"}
+        assert all(e["python"]["installations"][0]["version"] for e in environments)
+
+
 def test_a_server_may_hide_its_version():
     with PositConnectSimulator(content=3, hide_version=True) as hidden:
         settings = ok(get(hidden, f"{API}/server_settings", key=None))
