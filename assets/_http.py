@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies
@@ -299,8 +300,17 @@ PAGING_STYLES: dict[str, Callable[[], BasePaginator]] = {
     "keyset": lambda: JSONLinkPaginator(next_url_path="paging.next"),
     # an opaque token in the body's `next_page`, sent back as `?page=`; absent on the last page
     "next_page": lambda: JSONResponseCursorPaginator(cursor_path="next_page", cursor_param="page"),
+    # no paging at all: one response holds everything in the request's from/to window, so
+    # the loader bounds each request by the window it asks for (assets/_catalog.py)
+    "window": SinglePagePaginator,
 }
-DATA_SELECTORS = {"none": "$", "page_number": "results", "keyset": "results", "next_page": "$"}
+DATA_SELECTORS = {
+    "none": "$",
+    "page_number": "results",
+    "keyset": "results",
+    "next_page": "$",
+    "window": "$",
+}
 
 
 @functools.cache
@@ -395,11 +405,13 @@ def iterate_pages(
     progress: Progress,
     *,
     ahead: bool = True,
+    unpack: Callable[[Any], Iterable[Any]] | None = None,
 ) -> Iterator[list[Any]]:
     """Yield pages of `path` using the paging style's paginator; errors become SourceErrors.
     With `ahead`, the next page is requested while the caller works on this one; a caller
     that may stop early (newest-first event logs) says `ahead=False`, so no page is
-    requested that it does not read."""
+    requested that it does not read. `unpack` turns each item of a page into rows (counted
+    as rows, not the bodies they came from)."""
 
     def raise_for_status(response: Response, *args: Any, **kwargs: Any) -> None:
         # Runs inside dlt's retry loop: what is worth another attempt is raised with the
@@ -417,9 +429,10 @@ def iterate_pages(
         hooks={"response": [raise_for_status]},
     )
     try:
-        for page in read_ahead(pages) if ahead and paging != "none" else pages:
-            progress.add(len(page))
-            yield list(page)
+        for page in read_ahead(pages) if ahead and paging not in ("none", "window") else pages:
+            rows = list(page) if unpack is None else [r for item in page for r in unpack(item)]
+            progress.add(len(rows))
+            yield rows
     except _RetryableResponse as error:
         raise _gave_up(error.response, progress.table) from None
 
@@ -597,14 +610,11 @@ class RestApi:
                 lambda response: self.describe_error(endpoint, response),
                 progress,
                 ahead=not getattr(endpoint, "descending", False),
+                unpack=endpoint.unpack,
             ):
                 if self._accepted_path is None:
                     self._accepted_path = path or endpoint.path
-                yield (
-                    page
-                    if endpoint.unpack is None
-                    else [r for b in page for r in endpoint.unpack(b)]
-                )
+                yield page
         except RequestException as error:
             server = f"{self.api_name} at {self.base_url}"
             raise describe_transport_error(
@@ -629,6 +639,12 @@ class RestApi:
             ) from error
         if not quiet:
             progress.done(nothing_new)
+
+    def history_start(self) -> datetime | None:
+        """The earliest moment the server can have events at, for the first load of an event
+        table that has no paging (each request is one bounded from/to window); None when the
+        API cannot tell."""
+        return None
 
     def _still_accepted(self) -> bool:
         """After a 401: do the credentials still open the route they opened before? Only

@@ -17,6 +17,7 @@ from assets.dagster_settings import OrchestrationSettings
 
 CATALOG = "catalog"
 USAGE = "usage"
+DAILY = "daily"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ ACTIVITY_MODES = ("events", "latest")
 
 
 def cadence_name(endpoint: Endpoint) -> str:
+    if endpoint.cadence:
+        return endpoint.cadence
     return USAGE if endpoint.mode in ACTIVITY_MODES else CATALOG
 
 
@@ -53,6 +56,12 @@ def cadences(settings: OrchestrationSettings) -> dict[str, Cadence]:
             settings.usage_cron,
             timedelta(hours=settings.usage_freshness_hours),
             "append-only history (usage, audit and job tables), loaded incrementally",
+        ),
+        DAILY: Cadence(
+            DAILY,
+            settings.daily_cron,
+            timedelta(hours=settings.daily_freshness_hours),
+            "lists that grow with the content but change only on deploys (packages)",
         ),
     }
 

@@ -47,7 +47,10 @@ def persistent_instance() -> Iterator:
 def posit_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     from simulators.posit_connect import PositConnectSimulator
 
-    with PositConnectSimulator(content=40, users=25, visits=300, audit_logs=120) as sim:
+    # environments: a server that runs content on Kubernetes, so every table has rows
+    with PositConnectSimulator(
+        content=40, users=25, visits=300, audit_logs=120, environments=2
+    ) as sim:
         monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", sim.url)
         monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", sim.api_key)
         yield sim

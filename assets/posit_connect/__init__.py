@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import dlt
@@ -20,7 +21,13 @@ from dlt.common.configuration import known_sections, with_config
 from dlt.extract.resource import DltResource
 from requests import Response
 
-from assets._catalog import EndpointFailures, EventWindow, build_resources, make_resource
+from assets._catalog import (
+    EndpointFailures,
+    EventWindow,
+    build_resources,
+    make_resource,
+    parse_timestamp,
+)
 from assets._http import (
     DEFAULT_SERVER,
     RestApi,
@@ -38,6 +45,7 @@ from assets.posit_connect.settings import (
     CATALOG,
     DEFAULT_MAX_CONCURRENCY,
     ENDPOINTS,
+    INCLUDE_SINCE,
     SECTION,
 )
 
@@ -46,6 +54,14 @@ URL_SETTING = (
     "(or SOURCES__POSIT_CONNECT_SOURCE__BASE_URL, or CONNECT_SERVER)"
 )
 KEY_SETTING = "SOURCES__POSIT_CONNECT_SOURCE__API_KEY (or CONNECT_API_KEY)"
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """'2024.08.0' -> (2024, 8, 0); suffixes such as '-dev+12' are ignored."""
+    return tuple(
+        int("".join(ch for ch in part if ch.isdigit()) or 0)
+        for part in version.split("-")[0].split(".")
+    )
 
 
 def api_base_url(server_url: str | None) -> str | None:
@@ -74,7 +90,7 @@ class ConnectApi(RestApi):
         super().__init__(server, CATALOG)
         self.api_key = api_key
         self.exchanges: list[dict[str, Any]] = []
-        self._version: str | None = None
+        self._settings: dict[str, Any] | None = None
 
     def make_auth(self) -> ConnectKeyAuth:
         return ConnectKeyAuth(self.api_key, self._exchange_session_token)
@@ -89,15 +105,52 @@ class ConnectApi(RestApi):
         self.exchanges.append(exchange_record(answer))
         return answer["access_token"]
 
+    def server_settings(self) -> dict[str, Any]:
+        """GET /__api__/server_settings, once per run (no key needed): the version decorates
+        error messages, picks the `include` values the server knows, and is `server_info`'s."""
+        if self._settings is None:
+            try:
+                body = self.client.session.get(self.base_url + "/server_settings").json()
+                self._settings = body if isinstance(body, dict) else {}
+            except Exception:  # a server that cannot say: every use has a fallback
+                self._settings = {}
+        return self._settings
+
     @property
     def version(self) -> str:
-        if self._version is None:
-            try:
-                response = self.client.session.get(self.base_url + "/server_settings")
-                self._version = response.json().get("version") or "unknown"
-            except Exception:  # the version only decorates an error message
-                self._version = "unknown"
-        return self._version
+        return str(self.server_settings().get("version") or "unknown")
+
+    def pages(
+        self,
+        endpoint: Any,
+        path: str | None = None,
+        params: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> Iterator[list[Any]]:
+        """Without the `include` values this server's version predates (which it would refuse)."""
+        include = {**endpoint.params, **(params or {})}.get("include")
+        if include:
+            _ = self.client.auth.key  # without a key, fail before asking the server anything
+            known = [name for name in include.split(",") if self._knows_include(name)]
+            params = {**(params or {}), "include": ",".join(known)}
+        return super().pages(endpoint, path, params, **kw)
+
+    def _knows_include(self, name: str) -> bool:
+        since = INCLUDE_SINCE.get(name)
+        if since is None or self.version == "unknown":  # a hidden version: a recent server
+            return True
+        return version_tuple(self.version) >= version_tuple(since)
+
+    def history_start(self) -> datetime | None:
+        """Nothing on the server predates its first user (the administrator created at
+        installation) or its oldest content item: the start of a first load of hits."""
+        created = [
+            parse_timestamp(row.get("created_time"))
+            for table in ("users", "content")
+            for row in self.rows(table)
+            if row.get("created_time")
+        ]
+        return min(created, default=None)
 
     credentials_name = "the API key"
 

@@ -2,7 +2,8 @@
 
 Texts from Posit's Connect API reference (https://docs.posit.co/connect/api/, the OpenAPI
 schemas Content, ContentOwner, Tag, Permission, OAuthIntegration, OAuthSession,
-OAuthCredentials, User, Group, AuditLog, ContentVisitEntry and ShinyAppUsageEntry), the OAuth
+OAuthCredentials, User, Group, AuditLog, ContentVisitEntry, ShinyAppUsageEntry, Package,
+RuntimeInfo/Installation, Environment, RuntimeCaches, ServerSettings, Host and Hit), the OAuth
 integrations chapter of Posit's admin guide for the `config__*` keys, and RFC 8693 for the
 credential exchange. Columns this project adds (`deleted_time`, `row_key`, `group_guid`, the
 `oauth_credentials` table) are described from `assets/_catalog.py` and the source modules.
@@ -193,7 +194,10 @@ CONTENT = {
     "owner_guid": "The user who created the content item; joins users.guid.",
     "content_url": "URL where visitors open the content.",
     "dashboard_url": "URL of the item's settings page in the Connect dashboard.",
-    "vanity_url": "Custom path the item is also served at; NULL when none is set.",
+    "vanity_url": (
+        "Custom path the item is also served at; NULL when none is set, and on servers before "
+        "Connect 2024.06.0, which cannot include it in the list."
+    ),
     "app_role": (
         "This pipeline's API key's relation to the item: owner, editor (collaborator), viewer, "
         "or none (admin)."
@@ -342,5 +346,87 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         ),
         "data_version": "Version of Connect's record format for this entry.",
         "row_key": ROW_KEY,
+    },
+    "packages": {
+        "language": "Language of the package: r or python.",
+        "language_version": "Version of R or Python the bundle was restored with.",
+        "name": "Name of the package.",
+        "version": "Version of the package the bundle installed.",
+        "hash": "Hash of the R package's DESCRIPTION file; NULL for Python packages.",
+        "bundle_id": "The bundle (deployment) that depends on the package (stored as text).",
+        "content_id": "Internal numeric id of the content item (stored as text).",
+        "content_guid": "The content item; joins content.guid.",
+        "app_id": "Deprecated alias of content_id (stored as text).",
+        "app_guid": "Deprecated alias of content_guid.",
+    },
+    "runtimes": {
+        "runtime": "The runtime: r, python, quarto, tensorflow or nodejs (which request it came from).",
+        "version": "Version of the installation.",
+        "cluster_name": "Cluster holding the installation; Local when content runs on the server.",
+        "image_name": "Image holding the installation; Local when content runs on the server.",
+    },
+    "environments": {
+        "id": "Internal numeric id of the execution environment (stored as text).",
+        "guid": "Unique identifier of the execution environment.",
+        "created_time": "When the environment was created (UTC).",
+        "updated_time": "When the environment was last changed (UTC).",
+        "title": "Human-readable title of the environment; NULL if none was set.",
+        "description": "Description of the environment; NULL if none was set.",
+        "cluster_name": "Cluster the environment belongs to: Kubernetes.",
+        "name": "The container image (its registry path and tag).",
+        "environment_type": "Kind of environment: Kubernetes.",
+        "matching": (
+            "Whether Connect may pick the image for content automatically: any, exact (only "
+            "when asked for by name) or none."
+        ),
+        "supervisor": "Script Connect runs content through in the image; NULL if none.",
+        "managed_by": "What manages the environment's definition; NULL when Connect does.",
+        **{
+            f"{runtime}_versions": (
+                f"Versions of {label} installed in the image, comma-separated; NULL if none "
+                "(made by this pipeline from the environment's installations)."
+            )
+            for runtime, label in (
+                ("python", "Python"),
+                ("r", "R"),
+                ("quarto", "Quarto"),
+                ("tensorflow", "TensorFlow"),
+                ("nodejs", "Node.js"),
+            )
+        },
+        "volume_mounts": (
+            "Volumes mounted into content's containers (source: NFS export or persistent volume "
+            "claim; target path, read-only or not), as JSON; NULL if none."
+        ),
+    },
+    "runtime_caches": {
+        "language": "Language of the cache: R or Python (the server's spelling).",
+        "version": "Version of R or Python the cache is for.",
+        "image_name": "Image the cache belongs to; Local when content runs on the server.",
+    },
+    "server_info": {
+        "scope": (
+            "What the row describes: server (GET /__api__/server_settings) or node (one host "
+            "of the cluster, GET /v1/system/hosts)."
+        ),
+        "hostname": "Host name of the server or node.",
+        "version": (
+            "Posit Connect version the server or node runs; NULL when the administrator hides it."
+        ),
+        "build": "Build of the server as it reports it; NULL on node rows and when hidden.",
+    },
+    "content_hits": {
+        "id": "Identifier of the hit (an integer on the server, stored as text).",
+        "user_guid": "The visitor; joins users.guid; NULL for anonymous visits.",
+        "content_guid": "The content item requested; joins content.guid.",
+        "timestamp": "When the request arrived (UTC, microseconds); for Shiny, the session start.",
+        "path": "The path requested within the content.",
+        "user_agent": "The visitor's browser or client (HTTP User-Agent).",
+        "sec_fetch_dest": "The browser's Sec-Fetch-Dest header: what the request was for.",
+        "sec_fetch_site": "The browser's Sec-Fetch-Site header: where the request came from.",
+        "query_parameters": (
+            "Names of the query string's parameters, comma-separated (made by this pipeline; "
+            "the values are never stored: shared links carry tokens)."
+        ),
     },
 }

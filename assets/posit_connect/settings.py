@@ -2,6 +2,13 @@
 
 from assets._catalog import ROW_KEY_COLUMN, Endpoint, NestedList
 from assets.posit_connect.auth import SESSION_TOKEN_ENV
+from assets.posit_connect.server import (
+    ENVIRONMENT_RUNTIMES,
+    derive_runtimes,
+    derive_server_info,
+    environment_row,
+    hit_row,
+)
 
 SECTION = "posit_connect_source"
 PIPELINE_NAME = "posit_connect_pipeline"
@@ -14,6 +21,13 @@ DEFAULT_MAX_CONCURRENCY = 12
 ADMIN = "an administrator's API key (user_role administrator)"
 PUBLISHER = "an API key of a publisher or administrator"
 OAUTH_VERSION = "Posit Connect 2024.08.0 or later, the first with OAuth integrations"
+# First versions with a route or a value (posit-sdk `@requires`, connectapi version guards).
+PACKAGES_VERSION = "Posit Connect 2024.11.0 or later, the first with GET /v1/packages"
+HITS_VERSION = "Posit Connect 2025.04.0 or later, the first with content hits"
+ENVIRONMENTS_VERSION = "Posit Connect 2023.05.0 or later, the first with execution environments"
+# `include` values of GET /v1/content and the first server version that knows each; an older
+# server is asked without them (see ConnectApi.pages).
+INCLUDE_SINCE = {"vanity_url": "2024.06.0"}
 
 CONTENT_TIMESTAMPS = ("created_time", "last_deployed_time")
 CONTENT_IDS = ("guid", "id", "bundle_id", "owner_guid")
@@ -62,11 +76,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="content",
         path="/v1/content",
-        params={"include": "owner,tags"},
+        params={"include": "owner,tags,vanity_url"},
         key=("guid",),
         description=(
-            "Every content item published on the server: its owner, settings, runtime versions "
-            "and tags. One row per item and version (GET /v1/content?include=owner,tags); "
+            "Every content item published on the server: its owner, settings, runtime versions, "
+            "tags and vanity URL (on Connect 2024.06.0 and later). One row per item and version "
+            "(GET /v1/content?include=owner,tags,vanity_url); "
             "current rows have _dlt_valid_to NULL, and an item changed or deleted on the server "
             "keeps its old version with _dlt_valid_to set. Tags are the child table "
             "content__tags (_dlt_parent_id joins content._dlt_id)."
@@ -264,6 +279,105 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         string_columns=("content_guid", "user_guid"),
         timestamp_columns=("started", "ended"),
+    ),
+    Endpoint(
+        table="packages",
+        path="/v1/packages",
+        paging="page_number",
+        params={"page_size": PAGE_SIZE},
+        key=("content_guid", "bundle_id", "language", "name"),
+        may_be_empty=True,
+        requires=PACKAGES_VERSION,
+        cadence="daily",
+        description=(
+            "Every package every deployed bundle depends on, server-wide: which content runs "
+            "which version of which R or Python package (GET /v1/packages, paged). Content "
+            "whose environment management is off is not listed. content_guid joins content.guid. "
+            "Refreshed daily (it changes only on deploys): one request per 500 packages."
+        ),
+        string_columns=("bundle_id", "content_id", "app_id"),
+    ),
+    Endpoint(
+        table="runtimes",
+        path="/v1/server_settings/{runtime}",
+        key=("runtime", "version", "cluster_name", "image_name"),
+        requires=PUBLISHER,
+        derive=derive_runtimes,
+        description=(
+            "The runtime versions installed on the server: one row per runtime (r, python, "
+            "quarto, tensorflow, nodejs), version, cluster and image, from one request per "
+            "runtime (GET /v1/server_settings/{runtime}); a runtime an older server does not "
+            "know is left out with a note. Five requests per run."
+        ),
+    ),
+    Endpoint(
+        table="environments",
+        path="/v1/environments",
+        key=("guid",),
+        may_be_empty=True,
+        requires=f"{PUBLISHER}, and {ENVIRONMENTS_VERSION}",
+        unpack=environment_row,
+        column_types={
+            **{f"{runtime}_versions": "text" for runtime in ENVIRONMENT_RUNTIMES},
+            "volume_mounts": "text",
+        },
+        description=(
+            "Execution environments (container images) content can run in, on servers that run "
+            "content off-host (Kubernetes); empty on others (GET /v1/environments). One "
+            "request per run."
+        ),
+        string_columns=("id", "guid"),
+        timestamp_columns=("created_time", "updated_time"),
+    ),
+    Endpoint(
+        table="runtime_caches",
+        path="/v1/system/caches/runtime",
+        key=("language", "version", "image_name"),
+        may_be_empty=True,
+        requires=ADMIN,
+        unpack=lambda body: body.get("caches") or [],
+        description=(
+            "The package caches the server keeps per runtime version and image "
+            "(GET /v1/system/caches/runtime; the loader only reads, never deletes them). One "
+            "request per run."
+        ),
+    ),
+    Endpoint(
+        table="server_info",
+        path="/server_settings",
+        key=("scope", "hostname"),
+        requires=f"{ADMIN} for the nodes (GET /v1/system/hosts)",
+        derive=derive_server_info,
+        description=(
+            "The server's version (GET /__api__/server_settings; NULL when the administrator "
+            "hides it) and each node of the cluster with its version (GET /v1/system/hosts). "
+            "A new row version when a version changes or a node comes or goes. Two requests "
+            "per run (the first is shared with every table: it tells the server's version)."
+        ),
+    ),
+    Endpoint(
+        table="content_hits",
+        path="/v1/instrumentation/content/hits",
+        mode="events",
+        paging="window",
+        key=("id",),
+        may_be_empty=True,
+        cursor="timestamp",
+        cursor_param="from",
+        end_param="to",
+        requires=f"{PUBLISHER} (a publisher sees their own content's hits), and {HITS_VERSION}",
+        unpack=hit_row,
+        description=(
+            "Every request to a content item, from Connect's unified usage log "
+            "(GET /v1/instrumentation/content/hits): who, which item, when, path and user "
+            "agent. The API has no paging, so it is loaded in bounded from/to windows, "
+            "incrementally from the last hit loaded: one request per run, and on the first load "
+            "one per window (sized to about 5,000 hits, at most 31 days) from the server's "
+            "first user or content item. Query strings are reduced to their parameter names "
+            "(they can carry tokens)."
+        ),
+        string_columns=("id", "user_guid", "content_guid"),
+        timestamp_columns=("timestamp",),
     ),
 )
 

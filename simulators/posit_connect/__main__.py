@@ -21,6 +21,9 @@ SIZES = {
     "oauth_integrations": 3,
     "oauth_sessions": 6,
     "usage_days": 180,  # how far back visits and Shiny sessions go
+    "hits": 400,
+    "hits_span_days": 180,
+    "environments": 0,
 }
 
 

@@ -128,6 +128,10 @@ class Sizes:
     oauth_integrations: int = 3
     oauth_sessions: int = 6
     usage_days: int = USAGE_SPAN_US // ts.MICROS_PER_DAY
+    hits: int = 400
+    hits_span_days: int = 180
+    # execution environments: none unless the server runs content off-host (Kubernetes)
+    environments: int = 0
 
 
 def _bits(value: int, shift: int, width: int) -> int:
@@ -161,7 +165,10 @@ class ConnectData:
     """Users, groups, tags, content, OAuth objects and the three event logs of one server."""
 
     # One random stream per collection: adding users does not reshuffle the content.
-    _STREAMS = ("users", "groups", "tags", "content", "oauth", "visits", "shiny", "audit", "mutate")
+    _STREAMS = (
+        "users", "groups", "tags", "content", "oauth", "visits", "shiny", "audit", "hits",
+        "mutate",
+    )  # fmt: skip
 
     def __init__(self, sizes: Sizes, seed: int, now_us: int, server_url: str):
         self.server_url = server_url
@@ -179,6 +186,7 @@ class ConnectData:
         self.deleted_guids: list[str] = []  # in deletion order
         self._deleted: set[str] = set()
         self.content_tags: dict[str, list[dict]] = {}
+        self.vanity_urls: dict[str, str | None] = {}
         self.permissions: dict[str, list[dict]] = {}
         self.deployments: dict[str, list[tuple[int, int]]] = {}  # guid -> [(time, bundle)]
         self._content_style: dict[str, ts.TimeStyle] = {}
@@ -189,6 +197,7 @@ class ConnectData:
             lambda bits: _session_seconds(bits) * ts.MICROS_PER_SECOND, LONGEST_SESSION_US
         )
         self.audit = EventLog()
+        self.hits = EventLog()
 
         self._generate(sizes, now_us)
 
@@ -210,6 +219,8 @@ class ConnectData:
         self._append_visits(sizes.visits, usage_start, now_us, self._rng["visits"])
         self._append_shiny(sizes.shiny_sessions, usage_start, now_us, self._rng["shiny"])
         self._append_audit(sizes.audit_logs, now_us - AUDIT_SPAN_US, now_us, self._rng["audit"])
+        hits_start = now_us - sizes.hits_span_days * ts.MICROS_PER_DAY
+        self._append_hits(sizes.hits, hits_start, now_us, self._rng["hits"])
 
     def _guid(self, rng: random.Random) -> str:
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -336,6 +347,8 @@ class ConnectData:
             "app_role": "owner" if owner is self.users[0] else "none",
             "id": str(number),
         }
+        # Connect sends a content item's vanity URL only when asked (`include=vanity_url`).
+        self.vanity_urls[guid] = item.pop("vanity_url")
         self.content_index[guid] = len(self.content)
         self.content.append(item)
         self._content_style[guid] = style
@@ -423,6 +436,21 @@ class ConnectData:
     def _append_visits(
         self, n: int, start_us: int, end_us: int, rng: random.Random, at: list[int] | None = None
     ) -> None:
+        self._append_requests(self.visits, n, start_us, end_us, rng, at)
+
+    def _append_hits(self, n: int, start_us: int, end_us: int, rng: random.Random) -> None:
+        self._append_requests(self.hits, n, start_us, end_us, rng)
+
+    def _append_requests(
+        self,
+        log: EventLog,
+        n: int,
+        start_us: int,
+        end_us: int,
+        rng: random.Random,
+        at: list[int] | None = None,
+    ) -> None:
+        """Requests to content (visits, hits): popular items, some anonymous."""
         live = self.live_indexes()
         if not live or n <= 0:
             return
@@ -437,7 +465,7 @@ class ConnectData:
             for c in content
         ]
         bits = [rng.getrandbits(64) for _ in range(n)]
-        self.visits.extend(times, content, user, bits)
+        log.extend(times, content, user, bits)
 
     def _append_shiny(
         self, n: int, start_us: int, end_us: int, rng: random.Random, at: list[int] | None = None
@@ -589,6 +617,9 @@ class ConnectData:
 
     def add_shiny_sessions(self, n: int, now_us: int) -> dict:
         return self._append_now(self.shiny, self._append_shiny, n, now_us)
+
+    def add_hits(self, n: int, now_us: int) -> dict:
+        return self._append_now(self.hits, self._append_hits, n, now_us)
 
     def add_audit_logs(self, n: int, now_us: int) -> dict:
         return self._append_now(self.audit, self._append_audit, n, now_us)

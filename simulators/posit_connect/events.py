@@ -83,6 +83,12 @@ class EventLog:
     def last_time(self) -> int | None:
         return self.times[-1] if self.times else None
 
+    def between(self, start_us: int | None, end_us: int | None) -> range:
+        """Positions of every row with start_us <= time <= end_us (both inclusive): what an
+        endpoint without paging (content hits) returns for a from/to window."""
+        low, high = self._time_window(range(len(self.times)), start_us, end_us)
+        return range(low, high)
+
     def page(self, query: KeysetQuery) -> KeysetPage:
         """The rows `query` asks for; see `_slice_bounds` for how cursors move."""
         if query.empty:

@@ -93,7 +93,7 @@ INSTRUMENTATION_STYLE = KeysetStyle(
 )
 
 
-def _time_arg(request: Request, name: str) -> int | None:
+def time_arg(request: Request, name: str) -> int | None:
     raw = request.arg(name)
     if not raw:
         return None
@@ -121,8 +121,8 @@ def parse_keyset_query(
         ascending=bool_arg(request, style.order_param, True),
         next_position=decode_cursor(next_cursor) if next_cursor else None,
         previous_position=decode_cursor(previous_cursor) if previous_cursor else None,
-        start_us=_time_arg(request, "from") if uses_filters else None,
-        end_us=_time_arg(request, "to") if uses_filters else None,
+        start_us=time_arg(request, "from") if uses_filters else None,
+        end_us=time_arg(request, "to") if uses_filters else None,
         content_index=content_index,
         empty=empty,
     )

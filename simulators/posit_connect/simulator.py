@@ -19,6 +19,7 @@ from typing import Any
 
 from simulators._server import Handler, Request, Response, Simulator
 
+from . import server_wide
 from . import timestamps as ts
 from .data import ConnectData, Sizes
 from .errors import ApiError, bad_request, forbidden, json_error, not_found, unauthorized
@@ -31,6 +32,7 @@ from .paging import (
     keyset_envelope,
     page_number_envelope,
     parse_keyset_query,
+    time_arg,
 )
 
 API = "/__api__"
@@ -42,10 +44,23 @@ PUBLISHERS = frozenset({"administrator", "publisher"})
 # simulator claims to be. OAuth arrived in 2024.08.0: posit-sdk guards `Client.oauth` with
 # `@requires("2024.08.0")`.
 OAUTH_SINCE = "2024.08.0"
+# posit-sdk `@requires` and connectapi `error_if_less_than`: packages 2024.11.0, hits 2025.04.0,
+# environments 2023.05.0; `include=vanity_url` on content 2024.06.0 (connectapi `get_content`).
+PACKAGES_SINCE = "2024.11.0"
+HITS_SINCE = "2025.04.0"
+ENVIRONMENTS_SINCE = "2023.05.0"
+VANITY_INCLUDE_SINCE = "2024.06.0"
 ROUTE_MIN_VERSION: dict[str, str] = {
     f"{API}/v1/oauth/integrations": OAUTH_SINCE,
     f"{API}/v1/oauth/integrations/credentials": OAUTH_SINCE,
     f"{API}/v1/oauth/sessions": OAUTH_SINCE,
+    f"{API}/v1/packages": PACKAGES_SINCE,
+    f"{API}/v1/instrumentation/content/hits": HITS_SINCE,
+    f"{API}/v1/environments": ENVIRONMENTS_SINCE,
+    **{
+        f"{API}/v1/server_settings/{runtime}": since
+        for runtime, since in server_wide.RUNTIME_SINCE.items()
+    },
 }
 # Reachable without an API key: the version probe, and the credential exchange, which content
 # running on Connect performs with nothing but its session token.
@@ -58,7 +73,7 @@ SUBJECT_TOKEN_TYPES = frozenset(
 API_KEY_TOKEN_TYPE = "urn:posit:connect:api-key"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 TOKEN_LIFETIME_S = 3600
-CONTENT_INCLUDES = frozenset({"owner", "tags"})
+CONTENT_INCLUDES = frozenset({"owner", "tags", "vanity_url"})
 KEY_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -113,6 +128,10 @@ class PositConnectSimulator(Simulator):
         oauth_integrations: int = 3,
         oauth_sessions: int = 6,
         usage_days: int = 180,
+        hits: int = 400,
+        hits_span_days: int = 180,
+        environments: int = 0,
+        hide_version: bool = False,
         version: str = "2025.09.0",
         latency_ms: float = 0.0,
         seed: int = 0,
@@ -123,7 +142,8 @@ class PositConnectSimulator(Simulator):
         history ends: two simulators with the same seed and moment serve the same rows.
         `address` is Connect's `Server.Address` setting, the public URL its content and
         dashboard links are built on, whatever address the API is reached at (default: the
-        simulator's own URL)."""
+        simulator's own URL). `hide_version`: the server does not tell its version in
+        /server_settings (an administrator's choice on real servers)."""
         super().__init__(host, port, latency_ms)
         # Guards the data; the base's `_lock` guards counters, so a slow content
         # serialisation never stalls requests that only need to be counted.
@@ -131,11 +151,14 @@ class PositConnectSimulator(Simulator):
         self.seed = seed
         self.address = address
         self.version = version
+        self.hide_version = hide_version
         sizes = Sizes(
             content, users, groups, visits, shiny_sessions, audit_logs,
-            oauth_integrations, oauth_sessions, usage_days,
+            oauth_integrations, oauth_sessions, usage_days, hits, hits_span_days, environments,
         )  # fmt: skip
-        self.data = ConnectData(sizes, seed, generated_at_us or ts.now_us(), self.url)
+        self.data_sizes = sizes
+        self.generated_at_us = generated_at_us or ts.now_us()
+        self.data = ConnectData(sizes, seed, self.generated_at_us, self.url)
 
         key_rng = random.Random(f"{seed}/keys")
         self.api_key = _random_key(key_rng)
@@ -175,6 +198,21 @@ class PositConnectSimulator(Simulator):
             Endpoint("GET", f"{v1}/audit_logs", self._audit_logs, ADMIN),
             Endpoint("GET", f"{v1}/instrumentation/content/visits", self._visits, PUBLISHERS),
             Endpoint("GET", f"{v1}/instrumentation/shiny/usage", self._shiny_usage, PUBLISHERS),
+            Endpoint("GET", f"{v1}/packages", self._packages),
+            *(
+                Endpoint(
+                    "GET",
+                    f"{v1}/server_settings/{runtime}",
+                    self._runtime_settings(runtime),
+                    PUBLISHERS,
+                )
+                for runtime in server_wide.RUNTIME_SINCE
+            ),
+            Endpoint("GET", f"{v1}/environments", self._environments, PUBLISHERS),
+            # GET only: DELETE there empties the caches, which nothing here may ever do.
+            Endpoint("GET", f"{v1}/system/caches/runtime", self._runtime_caches, ADMIN),
+            Endpoint("GET", f"{v1}/system/hosts", self._hosts, ADMIN),
+            Endpoint("GET", f"{v1}/instrumentation/content/hits", self._hits, PUBLISHERS),
         ]
 
     def _register_routes(self) -> None:
@@ -246,12 +284,13 @@ class PositConnectSimulator(Simulator):
 
     # -- handlers: server and current user ---------------------------------------------------
     def _server_settings(self, request: Request) -> Response:
+        shown = "" if self.hide_version else self.version
         return Response(
             200,
             {
-                "version": self.version,
-                "build": f"v{self.version}",
-                "about": f"Posit Connect v{self.version}",
+                "version": shown,
+                "build": f"v{shown}" if shown else "",
+                "about": f"Posit Connect v{shown}" if shown else "Posit Connect",
                 "hostname": "connect.example.org",
                 "authentication": {
                     "name": "LDAP",
@@ -272,8 +311,14 @@ class PositConnectSimulator(Simulator):
 
     # -- handlers: content -----------------------------------------------------------------
     def _includes(self, request: Request) -> tuple[str, ...]:
-        requested = (request.arg("include") or "").split(",")
-        return tuple(sorted(CONTENT_INCLUDES.intersection(name.strip() for name in requested)))
+        requested = {name.strip() for name in (request.arg("include") or "").split(",")} - {""}
+        known = set(CONTENT_INCLUDES)
+        if version_tuple(self.version) < version_tuple(VANITY_INCLUDE_SINCE):
+            known.discard("vanity_url")
+        if requested - known:
+            # assumed strict: an older server refuses what it does not know
+            raise bad_request(f"unknown include value {sorted(requested - known)[0]!r}")
+        return tuple(sorted(requested))
 
     def _content_view(self, item: dict, includes: Sequence[str]) -> dict:
         if not includes:
@@ -286,6 +331,8 @@ class PositConnectSimulator(Simulator):
             }
         if "tags" in includes:
             view["tags"] = self.data.content_tags[item["guid"]]
+        if "vanity_url" in includes:
+            view["vanity_url"] = self.data.vanity_urls[item["guid"]]
         return view
 
     def _content_list(self, request: Request) -> Response:
@@ -441,6 +488,55 @@ class PositConnectSimulator(Simulator):
         body = keyset_envelope(results, page, query, request, style, self._origin(request))
         return Response(200, body)
 
+    # -- handlers: the server itself -----------------------------------------------------------
+    def _packages(self, request: Request) -> Response:
+        with self._data_lock:
+            rows = [
+                row
+                for item in self.data.live_content()
+                for row in server_wide.packages_of(item, self.seed)
+            ]
+        rows.sort(key=lambda row: (row["language"], row["name"]))
+        return Response(200, page_number_envelope(rows, request))
+
+    def _runtime_settings(self, runtime: str) -> Callable[[Request], Response]:
+        def serve(request: Request) -> Response:
+            return Response(200, server_wide.runtime_settings(runtime))
+
+        return serve
+
+    def _environments(self, request: Request) -> Response:
+        return Response(
+            200,
+            server_wide.environments(self.data_sizes.environments, self.seed, self.generated_at_us),
+        )
+
+    def _runtime_caches(self, request: Request) -> Response:
+        return Response(200, server_wide.runtime_caches())
+
+    def _hosts(self, request: Request) -> Response:
+        return Response(200, server_wide.hosts(self.version, ts.now_us()))
+
+    def _hits(self, request: Request) -> Response:
+        """No paging: every hit in the inclusive [from, to] window in one array. An
+        administrator sees every item's hits, a publisher those of their own content."""
+        start, end = time_arg(request, "from"), time_arg(request, "to")
+        caller = self._caller(request)
+        with self._data_lock:
+            data = self.data
+            log = data.hits
+            rows = [
+                server_wide.render_hit(log, position, data.content, data.users)
+                for position in log.between(start, end)
+            ]
+        if caller["user_role"] != "administrator":
+            owned = {item["guid"] for item in data.content if item["owner_guid"] == caller["guid"]}
+            rows = [row for row in rows if row["content_guid"] in owned]
+        if request.arg("content_guid"):  # several guids joined with `|` (Connect 2026.01.0)
+            wanted = set(request.arg("content_guid").split("|"))
+            rows = [row for row in rows if row["content_guid"] in wanted]
+        return Response(200, rows)
+
     # -- control plane and test support -----------------------------------------------------------
     def mutate(self, action: str, params: dict[str, Any]) -> Any:
         """Change the server between runs; returns what changed (e.g. the guids)."""
@@ -456,6 +552,7 @@ class PositConnectSimulator(Simulator):
             "add_audit_logs": self.data.add_audit_logs,
             "open_shiny_sessions": self.data.open_shiny_sessions,
             "close_shiny_sessions": self.data.close_shiny_sessions,
+            "add_hits": self.data.add_hits,
         }
         if action in ("add_visits_at", "add_shiny_sessions_at"):
             times = [ts.parse(str(t)) for t in params.get("times", [])]
@@ -505,6 +602,22 @@ class PositConnectSimulator(Simulator):
                 "audit_logs": len(data.audit),
                 "content_visits": len(data.visits),
                 "shiny_usage": len(data.shiny),
+                "packages": sum(len(server_wide.packages_of(item, self.seed)) for item in live),
+                "runtimes": sum(
+                    len(server_wide.INSTALLED[runtime])
+                    for runtime in server_wide.RUNTIME_SINCE
+                    if self.has_route(f"{API}/v1/server_settings/{runtime}")
+                ),
+                "runtime_caches": len(server_wide.runtime_caches()["caches"]),
+                # the server itself, and each node of the cluster
+                "server_info": 1 + len(server_wide.HOSTNAMES),
+                "content_hits": len(data.hits),
+                # a server that runs content locally has none, and dlt makes no empty table
+                **(
+                    {"environments": self.data_sizes.environments}
+                    if self.data_sizes.environments
+                    else {}
+                ),
             }
 
     def secrets(self) -> list[str]:
@@ -516,7 +629,13 @@ class PositConnectSimulator(Simulator):
                 self.viewer_key,
                 self.content_session_token,
                 *self.issued_tokens,
+                *self.hit_tokens(),
             ]
+
+    def hit_tokens(self) -> list[str]:
+        """The access tokens in the query strings of hits (shared links)."""
+        bits = self.data.hits.bits
+        return [token for value in bits if (token := server_wide.hit_token(value))]
 
 
 def _find(items: Sequence[dict], key: str, value: str, error: ApiError | None = None) -> dict:

@@ -12,7 +12,7 @@ from assets.errors import ConfigurationError
 from assets.registry import SOURCES
 from orchestration.definitions import build_definitions
 
-CATALOG, USAGE = "catalog", "usage"
+CATALOG, USAGE, DAILY = "catalog", "usage", "daily"
 EXPECTED_TABLES = {
     "posit_connect": {
         "content": CATALOG,
@@ -28,6 +28,12 @@ EXPECTED_TABLES = {
         "audit_logs": USAGE,
         "content_visits": USAGE,
         "shiny_usage": USAGE,
+        "packages": DAILY,
+        "runtimes": CATALOG,
+        "environments": CATALOG,
+        "runtime_caches": CATALOG,
+        "server_info": CATALOG,
+        "content_hits": USAGE,
     },
     "oscar": {
         "services": CATALOG,
@@ -64,6 +70,7 @@ EXPECTED_JOBS = {
     "refresh_all",
     "posit_connect_catalog_refresh",
     "posit_connect_usage_refresh",
+    "posit_connect_daily_refresh",
     "oscar_catalog_refresh",
     "oscar_usage_refresh",
 }
@@ -71,6 +78,7 @@ EXPECTED_JOBS = {
 EXPECTED_SCHEDULES = {
     "posit_connect_catalog_schedule": ("posit_connect_catalog_refresh", "0 * * * *", "UTC"),
     "posit_connect_usage_schedule": ("posit_connect_usage_refresh", "15 */6 * * *", "UTC"),
+    "posit_connect_daily_schedule": ("posit_connect_daily_refresh", "30 2 * * *", "UTC"),
     "oscar_catalog_schedule": ("oscar_catalog_refresh", "0 * * * *", "UTC"),
     "oscar_usage_schedule": ("oscar_usage_refresh", "15 */6 * * *", "UTC"),
 }
@@ -81,14 +89,16 @@ EXPECTED_SENSORS = {
     "refresh_failure_sensor": 30,
     "insights_automation_sensor": 30,
 }
-FRESH_FOR_HOURS = {CATALOG: 3, USAGE: 13}
+FRESH_FOR_HOURS = {CATALOG: 3, USAGE: 13, DAILY: 50}
 
 ORCHESTRATION_ENV = (
     "REFRESH_TIMEZONE",
     "CATALOG_REFRESH_CRON",
     "USAGE_REFRESH_CRON",
+    "DAILY_REFRESH_CRON",
     "CATALOG_FRESHNESS_HOURS",
     "USAGE_FRESHNESS_HOURS",
+    "DAILY_FRESHNESS_HOURS",
     "CHANGE_SENSOR_INTERVAL_SECONDS",
     "ENABLED_APIS",
 )

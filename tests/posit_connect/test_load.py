@@ -36,8 +36,12 @@ def test_rerun_adds_no_rows_and_makes_a_constant_number_of_requests(posit_sim):
     requests = posit_sim.stats()["requests"]
     assert requests.get("GET /__api__/v1/content/{guid}", 0) == 0
     assert requests.get("GET /__api__/v1/content/{guid}/permissions", 0) == 0
-    # content, 2 oauth, users, groups, tags, 1 per group for members, 3 event tables
-    assert requests["total"] == 9 + len(posit_sim.data.groups)
+    # content, 2 oauth, users, groups, tags, 1 per group for members, 3 event tables; the
+    # server's settings (its version), packages, 5 runtimes (nodejs unknown to this version),
+    # environments, runtime caches, hosts, and one window of content hits since the last hit
+    assert requests["GET /__api__/v1/instrumentation/content/hits"] == 1
+    assert requests["GET /__api__/server_settings"] == 1
+    assert requests["total"] == 20 + len(posit_sim.data.groups)
 
 
 def test_next_run_loads_exactly_what_changed_on_the_server(posit_sim):

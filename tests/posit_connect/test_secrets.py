@@ -61,3 +61,23 @@ def test_no_api_key_anywhere_is_one_clear_error(posit_sim, monkeypatch):
     assert "SOURCES__POSIT_CONNECT_SOURCE__API_KEY" in message
     assert "CONNECT_API_KEY" in message
     assert posit_sim.stats()["requests"].get("total", 0) == 0
+
+
+def test_no_query_string_token_of_a_hit_lands_anywhere(
+    posit_sim, persistent_instance, isolated_env
+):
+    """Shared links carry access tokens in their query strings, and content hits record the
+    query string: only the parameters' names are kept, in no file the run writes."""
+    tokens = posit_sim.hit_tokens()
+    assert tokens and set(tokens) <= set(posit_sim.secrets())
+
+    result = materialize_api(POSIT_CONNECT, instance=persistent_instance)
+
+    assert "content_hits" in materialized_tables(result)
+    (named,) = query(
+        POSIT_CONNECT, "SELECT count(*) FROM content_hits WHERE query_parameters LIKE '%token%'"
+    )[0]
+    assert named > 0  # the parameter's name is kept, its value is not
+    for root in (duckdb_file(POSIT_CONNECT).parent, Path(os.environ["DLT_DATA_DIR"])):
+        assert files_containing(root, tokens) == []
+    assert files_containing(isolated_env / "dagster_home", tokens) == []

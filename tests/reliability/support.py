@@ -40,6 +40,12 @@ POSIT_KEYS: dict[str, tuple[str, ...]] = {
     "audit_logs": ("id",),
     "content_visits": ("row_key",),
     "shiny_usage": ("row_key",),
+    "packages": ("content_guid", "bundle_id", "language", "name"),
+    "runtimes": ("runtime", "version"),
+    "environments": ("guid",),
+    "runtime_caches": ("language", "version", "image_name"),
+    "server_info": ("scope", "hostname", "version"),
+    "content_hits": ("id",),
 }
 
 
@@ -75,7 +81,43 @@ def posit_expected_keys(sim: Any) -> dict[str, Counter]:
                 (coerce_row(catalog["shiny_usage"], data.render_shiny(i))["row_key"],)
                 for i in range(len(data.shiny))
             ),
+            **server_wide_keys(sim, live),
         }
+
+
+def server_wide_keys(sim: Any, live: list[dict]) -> dict[str, Counter]:
+    """The server-wide tables' keys, from what the simulator serves."""
+    from simulators.posit_connect import server_wide
+
+    runtimes = [r for r in server_wide.RUNTIME_SINCE if sim.has_route(runtime_route(r))]
+    hosts = server_wide.hosts(sim.version, 0)
+    environments = server_wide.environments(sim.data_sizes.environments, sim.seed, 0)
+    return {
+        "packages": Counter(
+            (p["content_guid"], p["bundle_id"], p["language"], p["name"])
+            for item in live
+            for p in server_wide.packages_of(item, sim.seed)
+        ),
+        "runtimes": Counter(
+            (runtime, version) for runtime in runtimes for version in server_wide.INSTALLED[runtime]
+        ),
+        "environments": Counter((e["guid"],) for e in environments),
+        "runtime_caches": Counter(
+            (c["language"], c["version"], c["image_name"])
+            for c in server_wide.runtime_caches()["caches"]
+        ),
+        "server_info": Counter(
+            [("server", "connect.example.org", sim.version)]
+            + [("node", h["hostname"], h["version"]) for h in hosts]
+        ),
+        "content_hits": Counter(
+            (str(server_wide.HIT_ID_BASE + position),) for position in range(len(sim.data.hits))
+        ),
+    }
+
+
+def runtime_route(runtime: str) -> str:
+    return f"/__api__/v1/server_settings/{runtime}"
 
 
 def query(info: SourceInfo, sql: str, path: Path | None = None) -> list[tuple]:
@@ -131,9 +173,9 @@ def assert_posit_exact(sim: Any, tables: Sequence[str] | None = None) -> dict[st
         found_counts[table] = sum(found.values())
         if found != expected[table]:
             problems.append(f"{table}: {diff(expected[table], found)}")
-        elif found_counts[table] != expected_counts[table]:
+        elif found_counts[table] != expected_counts.get(table, 0):
             problems.append(
-                f"{table}: {found_counts[table]} rows, {expected_counts[table]} expected"
+                f"{table}: {found_counts[table]} rows, {expected_counts.get(table, 0)} expected"
             )
     assert not problems, "\n".join(problems)
     return found_counts

@@ -16,6 +16,7 @@ from posit.connect.errors import ClientError
 
 from simulators._server import SimulatorClient
 from simulators.posit_connect import ROUTE_MIN_VERSION, PositConnectSimulator
+from simulators.posit_connect.simulator import version_tuple
 
 API = "/__api__"
 CONTENT_FIELDS = [
@@ -58,7 +59,6 @@ CONTENT_FIELDS = [
     "owner_guid",
     "content_url",
     "dashboard_url",
-    "vanity_url",
     "app_role",
     "id",
 ]
@@ -203,7 +203,9 @@ def test_content_list_has_every_field_and_realistic_drift(sim):
 
 
 def test_content_include_and_filters(sim):
-    items = ok(get(sim, f"{API}/v1/content", include="owner,tags"))
+    items = ok(get(sim, f"{API}/v1/content", include="owner,tags,vanity_url"))
+    assert all(list(item)[-3:] == ["owner", "tags", "vanity_url"] for item in items)
+    assert {type(item["vanity_url"]) for item in items} == {str, type(None)}
     assert all(
         set(item["owner"]) == {"guid", "username", "first_name", "last_name"} for item in items
     )
@@ -404,7 +406,9 @@ def test_oauth_integrations_and_sessions(sim):
 def test_oauth_routes_appear_with_the_server_version(fresh):
     client = SimulatorClient(fresh.url)
     assert client.mutate("set_version", version="2023.01.0")["version"] == "2023.01.0"
-    for template in ROUTE_MIN_VERSION:
+    newer = [t for t, since in ROUTE_MIN_VERSION.items() if version_tuple(since) > (2023, 1, 0)]
+    assert len(newer) >= 8
+    for template in newer:
         path = template.replace("{guid}", "abc")
         method = "POST" if path.endswith("credentials") else "GET"
         response = requests.request(
@@ -515,6 +519,65 @@ def test_posit_sdk_reads_everything(sim):
     with pytest.raises(ClientError) as missing:
         client.content.get("00000000-0000-4000-8000-000000000000")
     assert missing.value.error_code == 4 and missing.value.http_status == 404
+
+
+def test_posit_sdk_reads_the_server_wide_tables(fresh):
+    """posit-sdk's own readers of the server-wide routes: packages (page_number paging up to
+    `total`), environments, and the content hits with its start/end window."""
+    client = connect.Client(url=fresh.url, api_key=fresh.api_key)
+    counts = fresh.expected_counts()
+    packages = list(client.packages.fetch())
+    assert len(packages) == counts["packages"] > 20  # more than the default page of 20
+    assert {p["language"] for p in packages} <= {"r", "python"}
+    assert client.packages.find_by(name=packages[0]["name"]) is not None
+    assert client.environments.fetch() == []  # content runs locally: no images
+    hits = client.metrics.hits.fetch()
+    assert len(hits) == counts["content_hits"]
+    assert all(isinstance(hit["id"], int) for hit in hits)
+    middle = sorted(hit["timestamp"] for hit in hits)[len(hits) // 2]
+    later = client.metrics.hits.fetch(start=middle)
+    assert 0 < len(later) < len(hits) and min(h["timestamp"] for h in later) == middle
+    one = hits[0]["content_guid"]
+    assert {h["content_guid"] for h in client.metrics.hits.fetch(content_guid=[one])} == {one}
+
+
+def test_server_wide_routes_shapes_roles_and_versions(fresh):
+    caches = ok(get(fresh, f"{API}/v1/system/caches/runtime"))
+    assert set(caches) == {"caches"}
+    assert set(caches["caches"][0]) == {"language", "version", "image_name"}
+    response = get(fresh, f"{API}/v1/system/caches/runtime", key=fresh.publisher_key)
+    assert_json_error(response, 403, 14)
+    python = ok(get(fresh, f"{API}/v1/server_settings/python", key=fresh.publisher_key))
+    assert python["api_enabled"] is True
+    assert set(python["installations"][0]) == {"version", "cluster_name", "image_name"}
+    hosts = ok(get(fresh, f"{API}/v1/system/hosts"))
+    assert {h["version"] for h in hosts} == {"2025.09.0"} and all(h["last_seen"] for h in hosts)
+    page = ok(get(fresh, f"{API}/v1/packages"))
+    assert set(page) == {"results", "current_page", "total"} and len(page["results"]) == 20
+    # an older server: no vanity_url include, no packages, no hits
+    SimulatorClient(fresh.url).mutate("set_version", version="2024.05.0")
+    assert get(fresh, f"{API}/v1/content", include="owner,vanity_url").status_code == 400
+    ok(get(fresh, f"{API}/v1/content", include="owner,tags"))
+    for path in ("/v1/packages", "/v1/instrumentation/content/hits"):
+        assert (get(fresh, API + path).status_code, get(fresh, API + path).text) == (
+            404,
+            "404 page not found",
+        )
+
+
+def test_posit_sdk_reads_the_environments_of_a_kubernetes_server():
+    with PositConnectSimulator(content=3, environments=2) as k8s:
+        client = connect.Client(url=k8s.url, api_key=k8s.publisher_key)
+        environments = client.environments.fetch()
+        assert len(environments) == 2
+        assert {e["environment_type"] for e in environments} == {"Kubernetes"}
+        assert all(e["python"]["installations"][0]["version"] for e in environments)
+
+
+def test_a_server_may_hide_its_version():
+    with PositConnectSimulator(content=3, hide_version=True) as hidden:
+        settings = ok(get(hidden, f"{API}/server_settings", key=None))
+        assert settings["version"] == "" and settings["build"] == ""
 
 
 def test_posit_sdk_content_credentials(fresh):
