@@ -13,12 +13,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from assets._http import (
-    ConfigurationError,
-    EndpointMissing,
-    EndpointUnavailable,
-    progress_log,
-)
+from assets._http import progress_log
+from assets.errors import ConfigurationError, EndpointMissing, EndpointUnavailable
 
 # GET /v1/server_settings/{runtime}; R and Python exist on every server with the v1 API, the
 # others only from a version on (connectapi `get_runtimes`: quarto 2021.08.0, tensorflow
