@@ -109,7 +109,8 @@ class Endpoint:
     path: str
     description: str
     mode: str = "snapshot"  # snapshot | fanout | events | latest | custom
-    paging: str = "none"  # none | page_number | keyset | next_page (see _http.PAGING_STYLES)
+    # none | page_number | page_number_until_empty | keyset | next_page (_http.PAGING_STYLES)
+    paging: str = "none"
     params: dict[str, Any] = field(default_factory=dict)
     key: tuple[str, ...] = ()
     # events: the time column the cursor follows and the request parameter that starts from it
@@ -141,6 +142,10 @@ class Endpoint:
     may_be_empty: bool = False
     # the environment variable without which the table cannot have rows (its check passes)
     empty_unless: str = ""
+    # the refresh cadence (assets/cadence.py) when the mode's does not fit: a per-item table
+    # without a change signal requests every item each run, so it runs `per_item` (daily),
+    # not with the hourly catalog
+    cadence: str = ""
 
     @property
     def columns(self) -> dict[str, dict[str, Any]]:

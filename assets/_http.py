@@ -331,8 +331,19 @@ PAGING_STYLES: dict[str, Callable[[], BasePaginator]] = {
     "keyset": lambda: JSONLinkPaginator(next_url_path="paging.next"),
     # an opaque token in the body's `next_page`, sent back as `?page=`; absent on the last page
     "next_page": lambda: JSONResponseCursorPaginator(cursor_path="next_page", cursor_param="page"),
+    # `page_number` over a bare array with no total (Connect's bundles): only an empty page
+    # says it was the last, since a server may send fewer than `page_size` rows per page
+    "page_number_until_empty": lambda: PageNumberPaginator(
+        base_page=1, page_param="page_number", total_path=None
+    ),
 }
-DATA_SELECTORS = {"none": "$", "page_number": "results", "keyset": "results", "next_page": "$"}
+DATA_SELECTORS = {
+    "none": "$",
+    "page_number": "results",
+    "keyset": "results",
+    "next_page": "$",
+    "page_number_until_empty": "$",
+}
 
 
 @functools.cache

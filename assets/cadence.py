@@ -17,6 +17,7 @@ from assets.dagster_settings import OrchestrationSettings
 
 CATALOG = "catalog"
 USAGE = "usage"
+PER_ITEM = "per_item"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ ACTIVITY_MODES = ("events", "latest")
 
 
 def cadence_name(endpoint: Endpoint) -> str:
+    if endpoint.cadence:
+        return endpoint.cadence
     return USAGE if endpoint.mode in ACTIVITY_MODES else CATALOG
 
 
@@ -53,6 +56,13 @@ def cadences(settings: OrchestrationSettings) -> dict[str, Cadence]:
             settings.usage_cron,
             timedelta(hours=settings.usage_freshness_hours),
             "append-only history (usage, audit and job tables), loaded incrementally",
+        ),
+        PER_ITEM: Cadence(
+            PER_ITEM,
+            settings.per_item_cron,
+            timedelta(hours=settings.per_item_freshness_hours),
+            "per-item tables nothing says have changed (one request per item and table), "
+            "kept off the hourly catalog so its cost does not grow with the items",
         ),
     }
 

@@ -22,8 +22,10 @@ class OrchestrationSettings:
     timezone: str
     catalog_cron: str
     usage_cron: str
+    per_item_cron: str
     catalog_freshness_hours: float
     usage_freshness_hours: float
+    per_item_freshness_hours: float
     sensor_interval_seconds: int
     refresh_retries: int
     refresh_retry_delay_seconds: float
@@ -37,9 +39,11 @@ class OrchestrationSettings:
             timezone=_env("REFRESH_TIMEZONE", "UTC"),
             catalog_cron=_env("CATALOG_REFRESH_CRON", "0 * * * *"),
             usage_cron=_env("USAGE_REFRESH_CRON", "15 */6 * * *"),
+            per_item_cron=_env("PER_ITEM_REFRESH_CRON", "30 2 * * *"),
             # Two missed runs of the cadence's cron (plus slack) before a table shows as stale.
             catalog_freshness_hours=float(_env("CATALOG_FRESHNESS_HOURS", "3")),
             usage_freshness_hours=float(_env("USAGE_FRESHNESS_HOURS", "13")),
+            per_item_freshness_hours=float(_env("PER_ITEM_FRESHNESS_HOURS", "49")),
             sensor_interval_seconds=int(_env("CHANGE_SENSOR_INTERVAL_SECONDS", "300")),
             # On top of dlt's per-request retries: a whole refresh is retried after an outage.
             refresh_retries=int(_env("REFRESH_RETRIES", "2")),

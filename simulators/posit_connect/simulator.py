@@ -21,7 +21,15 @@ from simulators._server import Handler, Request, Response, Simulator
 
 from . import timestamps as ts
 from .data import ConnectData, Sizes
-from .errors import ApiError, bad_request, forbidden, json_error, not_found, unauthorized
+from .errors import (
+    ApiError,
+    bad_request,
+    forbidden,
+    json_error,
+    method_not_allowed,
+    not_found,
+    unauthorized,
+)
 from .events import EventLog
 from .paging import (
     AUDIT_LOG_STYLE,
@@ -30,8 +38,10 @@ from .paging import (
     bool_arg,
     keyset_envelope,
     page_number_envelope,
+    page_number_slice,
     parse_keyset_query,
 )
+from .per_item import ContentDetails
 
 API = "/__api__"
 ADMIN = frozenset({"administrator"})
@@ -46,7 +56,11 @@ ROUTE_MIN_VERSION: dict[str, str] = {
     f"{API}/v1/oauth/integrations": OAUTH_SINCE,
     f"{API}/v1/oauth/integrations/credentials": OAUTH_SINCE,
     f"{API}/v1/oauth/sessions": OAUTH_SINCE,
+    f"{API}/v1/content/{{guid}}/oauth/integrations/associations": OAUTH_SINCE,
 }
+# Methods that write content's environment variables (names and values): the loader must never
+# send them, so here they only answer 405 and are counted.
+ENVIRONMENT_WRITES = ("PUT", "PATCH", "POST", "DELETE")
 # Reachable without an API key: the version probe, and the credential exchange, which content
 # running on Connect performs with nothing but its session token.
 PUBLIC_PATHS = frozenset({f"{API}/server_settings", f"{API}/v1/oauth/integrations/credentials"})
@@ -135,6 +149,7 @@ class PositConnectSimulator(Simulator):
             oauth_integrations, oauth_sessions,
         )  # fmt: skip
         self.data = ConnectData(sizes, seed, generated_at_us or ts.now_us(), self.url)
+        self.details = ContentDetails(self.data, seed)
 
         key_rng = random.Random(f"{seed}/keys")
         self.api_key = _random_key(key_rng)
@@ -164,6 +179,16 @@ class PositConnectSimulator(Simulator):
             Endpoint("GET", f"{v1}/content", self._content_list),
             Endpoint("GET", f"{v1}/content/{{guid}}", self._content_item),
             Endpoint("GET", f"{v1}/content/{{guid}}/permissions", self._content_permissions),
+            Endpoint("GET", f"{v1}/content/{{guid}}/bundles", self._bundles),
+            Endpoint("GET", f"{v1}/content/{{guid}}/jobs", self._jobs),
+            Endpoint("GET", f"{v1}/content/{{guid}}/environment", self._environment),
+            *(
+                Endpoint(method, f"{v1}/content/{{guid}}/environment", self._refuse_write)
+                for method in ENVIRONMENT_WRITES
+            ),
+            Endpoint(
+                "GET", f"{v1}/content/{{guid}}/oauth/integrations/associations", self._associations
+            ),
             Endpoint("GET", f"{v1}/oauth/integrations", self._integrations, PUBLISHERS),
             Endpoint("POST", f"{v1}/oauth/integrations/credentials", self._exchange_credentials),
             Endpoint("GET", f"{v1}/oauth/sessions", self._oauth_sessions),
@@ -325,6 +350,47 @@ class PositConnectSimulator(Simulator):
         with self._data_lock:
             return Response(200, self.data.permissions[self._live_content(request)["guid"]])
 
+    # -- handlers: per content item ----------------------------------------------------------
+    def _collaborated(self, request: Request) -> dict:
+        """The live item, if the caller administers the server or owns or co-owns it (jobs
+        and environment: "content owners, collaborators and administrators")."""
+        item = self._live_content(request)
+        caller = self._caller(request)
+        owners = {
+            p["principal_guid"] for p in self.data.permissions[item["guid"]] if p["role"] == "owner"
+        }
+        if caller["user_role"] != "administrator" and caller["guid"] not in {
+            item["owner_guid"],
+            *owners,
+        }:
+            raise forbidden()
+        return item
+
+    def _bundles(self, request: Request) -> Response:
+        with self._data_lock:
+            bundles = self.details.bundles(self._live_content(request)["guid"])
+        if bool_arg(request, "asc_order", False):
+            bundles.reverse()
+        # a bare array with no total: the caller pages until a page comes back empty
+        return Response(200, page_number_slice(bundles, request))
+
+    def _jobs(self, request: Request) -> Response:
+        with self._data_lock:
+            guid = self._collaborated(request)["guid"]
+            return Response(200, self.details.jobs(guid, version_tuple(self.version)))
+
+    def _environment(self, request: Request) -> Response:
+        with self._data_lock:
+            guid = self._collaborated(request)["guid"]
+            return Response(200, list(self.details.environment(guid)))  # names only, as Connect
+
+    def _refuse_write(self, request: Request) -> Response:
+        raise method_not_allowed()
+
+    def _associations(self, request: Request) -> Response:
+        with self._data_lock:
+            return Response(200, self.details.associations(self._collaborated(request)["guid"]))
+
     # -- handlers: OAuth ---------------------------------------------------------------------
     def _integrations(self, request: Request) -> Response:
         return Response(200, self.data.integrations)
@@ -445,8 +511,12 @@ class PositConnectSimulator(Simulator):
         """Change the server between runs; returns what changed (e.g. the guids)."""
         if action == "set_version":
             return self._set_version(str(params["version"]))
+        if action == "finish_jobs":
+            with self._data_lock:
+                return self.details.finish_jobs(ts.now_us())
         mutations: dict[str, Callable[[int, int], dict]] = {
             "add_content": self.data.add_content,
+            "add_undeployed_content": self.data.add_undeployed_content,
             "update_content": self.data.update_content,
             "delete_content": lambda n, _now: self.data.delete_content(n),
             "add_users": self.data.add_users,
@@ -456,7 +526,8 @@ class PositConnectSimulator(Simulator):
         }
         if action not in mutations:
             raise ValueError(
-                f"unknown action {action!r}; known: {sorted(mutations)} and set_version"
+                f"unknown action {action!r}; known: {sorted(mutations)}, finish_jobs and "
+                "set_version"
             )
         n = int(params.get("n", 1))
         if n < 0:
@@ -479,13 +550,22 @@ class PositConnectSimulator(Simulator):
 
     def expected_counts(self) -> dict[str, int]:
         """Rows a complete load should hold per table (deleted content excluded)."""
-        data = self.data
+        data, details = self.data, self.details
+        version = version_tuple(self.version)
         with self._data_lock:
             live = data.live_content()
+            guids = [item["guid"] for item in live]
+            associations = f"{API}/v1/content/{{guid}}/oauth/integrations/associations"
             return {
                 "content": len(live),
                 "content_item": len(live),
                 "content_permissions": sum(len(data.permissions[item["guid"]]) for item in live),
+                "bundles": sum(len(data.deployments[guid]) for guid in guids),
+                "content_jobs": sum(len(details.jobs(guid, version)) for guid in guids),
+                "environment_variables": sum(len(details.environment(g)) for g in guids),
+                "oauth_associations": sum(len(details.associations(g)) for g in guids)
+                if self.has_route(associations)
+                else 0,
                 "oauth_integrations": len(data.integrations),
                 "oauth_sessions": len(data.oauth_sessions),
                 "users": len(data.users),
@@ -506,6 +586,16 @@ class PositConnectSimulator(Simulator):
                 self.viewer_key,
                 self.content_session_token,
                 *self.issued_tokens,
+                *self.environment_values(),
+            ]
+
+    def environment_values(self) -> list[str]:
+        """The values of every item's environment variables, which the API never returns."""
+        with self._data_lock:
+            return [
+                value
+                for item in self.data.content
+                for value in self.details.environment(item["guid"]).values()
             ]
 
 
