@@ -561,7 +561,10 @@ class PositConnectSimulator(Simulator):
                 "content_item": len(live),
                 "content_permissions": sum(len(data.permissions[item["guid"]]) for item in live),
                 "bundles": sum(len(data.deployments[guid]) for guid in guids),
-                "content_jobs": sum(len(details.jobs(guid, version)) for guid in guids),
+                # jobs of a deleted item stay as last seen (deleted after the first load)
+                "content_jobs": sum(
+                    len(details.jobs(item["guid"], version)) for item in data.content
+                ),
                 "environment_variables": sum(len(details.environment(g)) for g in guids),
                 "oauth_associations": sum(len(details.associations(g)) for g in guids)
                 if self.has_route(associations)
