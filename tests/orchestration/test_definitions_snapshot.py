@@ -12,12 +12,16 @@ from assets._http import ConfigurationError
 from assets.registry import SOURCES
 from orchestration.definitions import build_definitions
 
-CATALOG, USAGE = "catalog", "usage"
+CATALOG, USAGE, PER_ITEM = "catalog", "usage", "per_item"
 EXPECTED_TABLES = {
     "posit_connect": {
         "content": CATALOG,
         "content_item": CATALOG,
         "content_permissions": CATALOG,
+        "bundles": CATALOG,
+        "content_jobs": PER_ITEM,
+        "environment_variables": PER_ITEM,
+        "oauth_associations": PER_ITEM,
         "oauth_integrations": CATALOG,
         "oauth_sessions": CATALOG,
         "oauth_credentials": CATALOG,
@@ -54,6 +58,7 @@ EXPECTED_JOBS = {
     "refresh_all",
     "posit_connect_catalog_refresh",
     "posit_connect_usage_refresh",
+    "posit_connect_per_item_refresh",
     "oscar_catalog_refresh",
     "oscar_usage_refresh",
 }
@@ -61,6 +66,7 @@ EXPECTED_JOBS = {
 EXPECTED_SCHEDULES = {
     "posit_connect_catalog_schedule": ("posit_connect_catalog_refresh", "0 * * * *", "UTC"),
     "posit_connect_usage_schedule": ("posit_connect_usage_refresh", "15 */6 * * *", "UTC"),
+    "posit_connect_per_item_schedule": ("posit_connect_per_item_refresh", "30 2 * * *", "UTC"),
     "oscar_catalog_schedule": ("oscar_catalog_refresh", "0 * * * *", "UTC"),
     "oscar_usage_schedule": ("oscar_usage_refresh", "15 */6 * * *", "UTC"),
 }
@@ -70,7 +76,7 @@ EXPECTED_SENSORS = {
     "oscar_change_sensor": 300,
     "refresh_failure_sensor": 30,
 }
-FRESH_FOR_HOURS = {CATALOG: 3, USAGE: 13}
+FRESH_FOR_HOURS = {CATALOG: 3, USAGE: 13, PER_ITEM: 49}
 
 ORCHESTRATION_ENV = (
     "REFRESH_TIMEZONE",
@@ -78,6 +84,8 @@ ORCHESTRATION_ENV = (
     "USAGE_REFRESH_CRON",
     "CATALOG_FRESHNESS_HOURS",
     "USAGE_FRESHNESS_HOURS",
+    "PER_ITEM_REFRESH_CRON",
+    "PER_ITEM_FRESHNESS_HOURS",
     "CHANGE_SENSOR_INTERVAL_SECONDS",
     "ENABLED_APIS",
 )
@@ -152,6 +160,7 @@ def test_loads_and_checks_of_one_api_share_its_writer_pool():
 
 def test_settings_change_the_cadence(monkeypatch):
     monkeypatch.setenv("CATALOG_REFRESH_CRON", "*/10 * * * *")
+    monkeypatch.setenv("PER_ITEM_REFRESH_CRON", "0 4 * * 0")
     monkeypatch.setenv("REFRESH_TIMEZONE", "Europe/Madrid")
     monkeypatch.setenv("CHANGE_SENSOR_INTERVAL_SECONDS", "5")
 
@@ -162,6 +171,8 @@ def test_settings_change_the_cadence(monkeypatch):
         "*/10 * * * *",
         "Europe/Madrid",
     )
+    per_item = repository.get_schedule_def("posit_connect_per_item_schedule")
+    assert per_item.cron_schedule == "0 4 * * 0"
     assert repository.get_sensor_def("posit_connect_change_sensor").minimum_interval_seconds == 5
 
 
