@@ -61,3 +61,18 @@ def test_no_api_key_anywhere_is_one_clear_error(posit_sim, monkeypatch):
     assert "SOURCES__POSIT_CONNECT_SOURCE__API_KEY" in message
     assert "CONNECT_API_KEY" in message
     assert posit_sim.stats()["requests"].get("total", 0) == 0
+
+
+def test_environment_variable_values_never_land_anywhere(
+    posit_sim, persistent_instance, isolated_env
+):
+    tables = ["content", "environment_variables", "content_jobs", "bundles", "oauth_associations"]
+    assert materialize_api(POSIT_CONNECT, tables, instance=persistent_instance).success
+
+    values = posit_sim.environment_values()
+    assert values and set(values) <= set(posit_sim.secrets())
+    names = {n for (n,) in query(POSIT_CONNECT, "SELECT name FROM environment_variables")}
+    assert names  # the names are loaded: the scan below looks where the values would be
+    for root in (duckdb_file(POSIT_CONNECT).parent, Path(os.environ["DLT_DATA_DIR"])):
+        assert files_containing(root, values) == []
+    assert files_containing(isolated_env / "dagster_home", values) == []
