@@ -181,6 +181,7 @@ class PositConnectSimulator(Simulator):
             Endpoint("GET", f"{v1}/content/{{guid}}/permissions", self._content_permissions),
             Endpoint("GET", f"{v1}/content/{{guid}}/bundles", self._bundles),
             Endpoint("GET", f"{v1}/content/{{guid}}/jobs", self._jobs),
+            Endpoint("GET", f"{v1}/content/{{guid}}/jobs/{{key}}", self._job),
             Endpoint("GET", f"{v1}/content/{{guid}}/environment", self._environment),
             *(
                 Endpoint(method, f"{v1}/content/{{guid}}/environment", self._refuse_write)
@@ -378,6 +379,12 @@ class PositConnectSimulator(Simulator):
         with self._data_lock:
             guid = self._collaborated(request)["guid"]
             return Response(200, self.details.jobs(guid, version_tuple(self.version)))
+
+    def _job(self, request: Request) -> Response:
+        with self._data_lock:
+            guid = self._collaborated(request)["guid"]
+            jobs = self.details.jobs(guid, version_tuple(self.version))
+        return Response(200, _find(jobs, "key", request.path_params["key"]))
 
     def _environment(self, request: Request) -> Response:
         with self._data_lock:
