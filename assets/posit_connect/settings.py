@@ -148,7 +148,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=("content_guid", "key"),
         may_be_empty=True,
         cadence="per_item",
-        requires=f"{ADMIN} (an owner or collaborator sees only their items' jobs)",
+        requires=ADMIN,
         description=(
             "Every process each content item ran (renders, app and API processes, package "
             "restores): when it started and ended, its status, exit code, host and tag. "
@@ -188,7 +188,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         may_be_empty=True,
         cadence="per_item",
         unpack=lambda name: [{"name": name}],
-        requires=f"{ADMIN} (an owner or collaborator sees only their items' variables)",
+        requires=ADMIN,
         description=(
             "The names of the environment variables set on each content item, one row per "
             "item and name (GET /v1/content/{guid}/environment for every item, on the "
