@@ -14,6 +14,7 @@ DEFAULT_MAX_CONCURRENCY = 12
 ADMIN = "an administrator's API key (user_role administrator)"
 PUBLISHER = "an API key of a publisher or administrator"
 OAUTH_VERSION = "Posit Connect 2024.08.0 or later, the first with OAuth integrations"
+JOBS_VERSION = "Posit Connect 2022.10.0 or later, the first with /v1/content/{guid}/jobs"
 
 CONTENT_TIMESTAMPS = ("created_time", "last_deployed_time")
 CONTENT_IDS = ("guid", "id", "bundle_id", "owner_guid")
@@ -148,7 +149,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         key=("content_guid", "key"),
         may_be_empty=True,
         cadence="per_item",
-        requires=ADMIN,
+        requires=f"{ADMIN}, and {JOBS_VERSION}",
         description=(
             "Every process each content item ran (renders, app and API processes, package "
             "restores): when it started and ended, its status, exit code, host and tag. "

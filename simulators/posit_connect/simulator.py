@@ -52,11 +52,15 @@ PUBLISHERS = frozenset({"administrator", "publisher"})
 # simulator claims to be. OAuth arrived in 2024.08.0: posit-sdk guards `Client.oauth` with
 # `@requires("2024.08.0")`.
 OAUTH_SINCE = "2024.08.0"
+JOBS_SINCE = "2022.10.0"
 ROUTE_MIN_VERSION: dict[str, str] = {
     f"{API}/v1/oauth/integrations": OAUTH_SINCE,
     f"{API}/v1/oauth/integrations/credentials": OAUTH_SINCE,
     f"{API}/v1/oauth/sessions": OAUTH_SINCE,
     f"{API}/v1/content/{{guid}}/oauth/integrations/associations": OAUTH_SINCE,
+    # before it, jobs were only under the unversioned /applications/{guid}/jobs (connectapi)
+    f"{API}/v1/content/{{guid}}/jobs": JOBS_SINCE,
+    f"{API}/v1/content/{{guid}}/jobs/{{key}}": JOBS_SINCE,
 }
 # Methods that write content's environment variables (names and values): the loader must never
 # send them, so here they only answer 405 and are counted.

@@ -225,3 +225,16 @@ def test_a_publisher_key_fails_the_jobs_and_variables_of_others_content_with_the
         e for e in result.all_events if e.is_step_failure
     ).step_failure_data.error.message
     assert "content_jobs" in message and "administrator" in message
+
+
+def test_a_server_before_v1_jobs_fails_only_content_jobs_and_oauth_associations(posit_sim):
+    posit_sim.mutate("set_version", {"version": "2022.08.0"})
+
+    result = materialize_api(POSIT_CONNECT, ["content", "bundles", *PER_ITEM_TABLES])
+
+    assert materialized_tables(result) == {"content", "bundles", "environment_variables"}
+    message = next(
+        e for e in result.all_events if e.is_step_failure
+    ).step_failure_data.error.message
+    assert "content_jobs" in message and "2022.10.0" in message
+    assert "oauth_associations" in message and "2024.08.0" in message

@@ -368,19 +368,23 @@ def test_oauth_integrations_and_sessions(sim):
     assert len(own) >= 2 and {s["user_guid"] for s in own} == {publisher_guid}
 
 
-def test_oauth_routes_appear_with_the_server_version(fresh):
+def test_routes_appear_with_the_server_version(fresh):
     client = SimulatorClient(fresh.url)
-    assert client.mutate("set_version", version="2023.01.0")["version"] == "2023.01.0"
+    assert client.mutate("set_version", version="2022.01.0")["version"] == "2022.01.0"
     for template in ROUTE_MIN_VERSION:
-        path = template.replace("{guid}", "abc")
+        path = template.replace("{guid}", "abc").replace("{key}", "def")
         method = "POST" if path.endswith("credentials") else "GET"
         response = requests.request(
             method, fresh.url + path, headers={"Authorization": f"Key {fresh.api_key}"}
         )
         assert (response.status_code, response.text) == (404, "404 page not found")
-    assert ok(get(fresh, f"{API}/server_settings"))["version"] == "2023.01.0"
+    assert ok(get(fresh, f"{API}/server_settings"))["version"] == "2022.01.0"
+    guid = fresh.data.content[0]["guid"]
+    client.mutate("set_version", version="2022.10.0")
+    ok(get(fresh, f"{API}/v1/content/{guid}/jobs"))
     client.mutate("set_version", version="2024.08.0")
     ok(get(fresh, f"{API}/v1/oauth/integrations"))
+    ok(get(fresh, f"{API}/v1/content/{guid}/oauth/integrations/associations"))
 
 
 def exchange(sim: PositConnectSimulator, **fields: str) -> requests.Response:
