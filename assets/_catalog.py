@@ -313,9 +313,13 @@ def fan_out(
 
     `fetch` returns None when the parent vanished between the list and the request (404):
     that parent is counted as skipped and tombstoned. Resource state remembers each parent's
-    `change_field` so an unchanged parent is never requested again."""
+    `change_field` so an unchanged parent is never requested again. A parent that had rows
+    and now answers none (its last environment variable removed) is tombstoned too: the
+    merge on the parent key retires only the rows of parents in the load."""
     state = dlt.current.resource_state()
     seen: dict[str, Any] = state.setdefault("seen", {})
+    # parents whose last answer had rows (a dict, as state is JSON)
+    with_rows: dict[str, bool] = state.setdefault("with_rows", {})
     current = {str(p[endpoint.parent_key]): p.get(endpoint.change_field or "") for p in parents}
     # Without a change field nothing tells a changed parent apart: request them all.
     to_fetch = [
@@ -324,6 +328,7 @@ def fan_out(
         if endpoint.change_field is None or k not in seen or seen[k] != v
     ]
     gone = [k for k in seen if k not in current]
+    emptied = []
     deleted_time = datetime.now(UTC)  # a timestamp, as the column is typed
     key_column = endpoint.key[0]
 
@@ -334,15 +339,20 @@ def fan_out(
                 progress.skipped += 1
                 gone.append(parent_key)
                 continue
+            if rows:
+                with_rows[parent_key] = True
+            elif with_rows.pop(parent_key, False):
+                emptied.append(parent_key)
             batch.extend({**r, DELETED_COLUMN: None} for r in coerce_rows(endpoint, rows))
             seen[parent_key] = current[parent_key]
         progress.add(len(batch), pages=len(results))
         if batch:
             yield batch
 
-    tombstones = [{key_column: k, DELETED_COLUMN: deleted_time} for k in gone]
+    tombstones = [{key_column: k, DELETED_COLUMN: deleted_time} for k in (*gone, *emptied)]
     for parent_key in gone:
         seen.pop(parent_key, None)
+        with_rows.pop(parent_key, None)
     if tombstones:
         yield tombstones
 

@@ -38,6 +38,8 @@ class ContentDetails:
         self.seed = seed
         # job key -> when it finished (epoch µs): a job seen active that ended since
         self._finished: dict[str, int] = {}
+        # items whose every environment variable was removed
+        self._cleared: set[str] = set()
 
     def _rng(self, kind: str, guid: str, *more: Any) -> random.Random:
         return random.Random("/".join(map(str, (self.seed, kind, guid, *more))))
@@ -169,9 +171,17 @@ class ContentDetails:
     # -- environment variables ----------------------------------------------------------------
     def environment(self, guid: str) -> dict[str, str]:
         """The item's variables with their values; the route serves only the names."""
+        if guid in self._cleared:
+            return {}
         rng = self._rng("environment", guid)
         names = rng.sample(ENV_NAMES, rng.choice((0, 0, 1, 2, 3)))
         return {name: f"simsecret-{rng.getrandbits(96):024x}" for name in sorted(names)}
+
+    def clear_environment(self, n: int) -> dict[str, list[str]]:
+        """Every variable of `n` live items that have some is removed."""
+        having = [i["guid"] for i in self.data.live_content() if self.environment(i["guid"])]
+        self._cleared.update(having[:n])
+        return {"cleared": having[:n]}
 
     # -- OAuth associations --------------------------------------------------------------------
     def associations(self, guid: str) -> list[dict[str, Any]]:

@@ -525,6 +525,9 @@ class PositConnectSimulator(Simulator):
         if action == "finish_jobs":
             with self._data_lock:
                 return self.details.finish_jobs(ts.now_us())
+        if action == "clear_environment":
+            with self._data_lock:
+                return self.details.clear_environment(int(params.get("n", 1)))
         mutations: dict[str, Callable[[int, int], dict]] = {
             "add_content": self.data.add_content,
             "add_undeployed_content": self.data.add_undeployed_content,
@@ -537,8 +540,8 @@ class PositConnectSimulator(Simulator):
         }
         if action not in mutations:
             raise ValueError(
-                f"unknown action {action!r}; known: {sorted(mutations)}, finish_jobs and "
-                "set_version"
+                f"unknown action {action!r}; known: {sorted(mutations)}, finish_jobs, "
+                "clear_environment and set_version"
             )
         n = int(params.get("n", 1))
         if n < 0:

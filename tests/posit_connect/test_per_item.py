@@ -238,3 +238,23 @@ def test_a_server_before_v1_jobs_fails_only_content_jobs_and_oauth_associations(
     ).step_failure_data.error.message
     assert "content_jobs" in message and "2022.10.0" in message
     assert "oauth_associations" in message and "2024.08.0" in message
+
+
+def test_an_item_whose_variables_were_all_removed_has_none_current(posit_sim):
+    instance = DagsterInstance.ephemeral()
+    assert run_job(PER_ITEM_JOB, instance).success
+    cleared = posit_sim.mutate("clear_environment", {"n": 2})["cleared"]
+
+    assert run_job(PER_ITEM_JOB, instance).success
+
+    listed = ", ".join(repr(guid) for guid in cleared)
+    current = query(
+        POSIT_CONNECT,
+        "SELECT count(*) FROM environment_variables WHERE _dlt_valid_to IS NULL "
+        f"AND deleted_time IS NULL AND content_guid IN ({listed})",
+    )
+    assert len(cleared) == 2 and current == [(0,)]
+    assert (
+        current_count(POSIT_CONNECT, "environment_variables")
+        == (posit_sim.expected_counts()["environment_variables"])
+    )
