@@ -522,15 +522,11 @@ class PositConnectSimulator(Simulator):
         """Change the server between runs; returns what changed (e.g. the guids)."""
         if action == "set_version":
             return self._set_version(str(params["version"]))
-        if action == "finish_jobs":
-            with self._data_lock:
-                return self.details.finish_jobs(ts.now_us())
-        if action == "clear_environment":
-            with self._data_lock:
-                return self.details.clear_environment(int(params.get("n", 1)))
         mutations: dict[str, Callable[[int, int], dict]] = {
             "add_content": self.data.add_content,
             "add_undeployed_content": self.data.add_undeployed_content,
+            "finish_jobs": lambda _n, now: self.details.finish_jobs(now),
+            "clear_environment": lambda n, _now: self.details.clear_environment(n),
             "update_content": self.data.update_content,
             "delete_content": lambda n, _now: self.data.delete_content(n),
             "add_users": self.data.add_users,
@@ -540,8 +536,7 @@ class PositConnectSimulator(Simulator):
         }
         if action not in mutations:
             raise ValueError(
-                f"unknown action {action!r}; known: {sorted(mutations)}, finish_jobs, "
-                "clear_environment and set_version"
+                f"unknown action {action!r}; known: {sorted(mutations)} and set_version"
             )
         n = int(params.get("n", 1))
         if n < 0:
