@@ -855,10 +855,13 @@ def _fanout_rows(
             max_concurrency,
             progress,
         )
-        progress.done(
-            f"none of the {len(parents):,} {endpoint.parent} rows is new or changed since the "
-            "last load"
-        )
+        if endpoint.change_field is None:  # every parent was asked
+            progress.done(f"no rows for any of the {len(parents):,} {endpoint.parent} rows")
+        else:
+            progress.done(
+                f"none of the {len(parents):,} {endpoint.parent} rows is new or changed since "
+                "the last load"
+            )
 
     return rows
 
