@@ -106,7 +106,8 @@ class Endpoint:
     path: str
     description: str
     mode: str = "snapshot"  # snapshot | fanout | events | latest | custom
-    paging: str = "none"  # none | page_number | keyset | next_page (see _http.PAGING_STYLES)
+    # none | page_number | page_number_until_empty | keyset | next_page (_http.PAGING_STYLES)
+    paging: str = "none"
     params: dict[str, Any] = field(default_factory=dict)
     key: tuple[str, ...] = ()
     # events: the time column the cursor follows and the request parameter that starts from it
@@ -137,8 +138,10 @@ class Endpoint:
     may_be_empty: bool = False
     # the environment variable without which the table cannot have rows (its check passes)
     empty_unless: str = ""
-    # the refresh cadence (assets/cadence.py) when the mode's is wrong for the table: "daily"
-    # for a list whose size grows with the content but that changes only on deploys
+    # the refresh cadence (assets/cadence.py) when the mode's does not fit: "daily" for a
+    # per-item table without a change signal (it requests every item each run) and for a list
+    # that grows with the content but changes only on deploys, so the hourly catalog's cost
+    # does not grow with the items
     cadence: str = ""
 
     @property
@@ -284,9 +287,13 @@ def fan_out(
 
     `fetch` returns None when the parent vanished between the list and the request (404):
     that parent is counted as skipped and tombstoned. Resource state remembers each parent's
-    `change_field` so an unchanged parent is never requested again."""
+    `change_field` so an unchanged parent is never requested again. A parent that had rows
+    and now answers none (its last environment variable removed) is tombstoned too: the
+    merge on the parent key retires only the rows of parents in the load."""
     state = dlt.current.resource_state()
     seen: dict[str, Any] = state.setdefault("seen", {})
+    # parents whose last answer had rows (a dict, as state is JSON)
+    with_rows: dict[str, bool] = state.setdefault("with_rows", {})
     current = {str(p[endpoint.parent_key]): p.get(endpoint.change_field or "") for p in parents}
     # Without a change field nothing tells a changed parent apart: request them all.
     to_fetch = [
@@ -295,6 +302,7 @@ def fan_out(
         if endpoint.change_field is None or k not in seen or seen[k] != v
     ]
     gone = [k for k in seen if k not in current]
+    emptied = []
     deleted_time = datetime.now(UTC)  # a timestamp, as the column is typed
     key_column = endpoint.key[0]
 
@@ -305,15 +313,20 @@ def fan_out(
                 progress.skipped += 1
                 gone.append(parent_key)
                 continue
+            if rows:
+                with_rows[parent_key] = True
+            elif with_rows.pop(parent_key, False):
+                emptied.append(parent_key)
             batch.extend({**r, DELETED_COLUMN: None} for r in coerce_rows(endpoint, rows))
             seen[parent_key] = current[parent_key]
         progress.add(len(batch), pages=len(results))
         if batch:
             yield batch
 
-    tombstones = [{key_column: k, DELETED_COLUMN: deleted_time} for k in gone]
+    tombstones = [{key_column: k, DELETED_COLUMN: deleted_time} for k in (*gone, *emptied)]
     for parent_key in gone:
         seen.pop(parent_key, None)
+        with_rows.pop(parent_key, None)
     if tombstones:
         yield tombstones
 
@@ -813,10 +826,13 @@ def _fanout_rows(
             max_concurrency,
             progress,
         )
-        progress.done(
-            f"none of the {len(parents):,} {endpoint.parent} rows is new or changed since the "
-            "last load"
-        )
+        if endpoint.change_field is None:  # every parent was asked
+            progress.done(f"no rows for any of the {len(parents):,} {endpoint.parent} rows")
+        else:
+            progress.done(
+                f"none of the {len(parents):,} {endpoint.parent} rows is new or changed since "
+                "the last load"
+            )
 
     return rows
 

@@ -303,6 +303,11 @@ PAGING_STYLES: dict[str, Callable[[], BasePaginator]] = {
     # no paging at all: one response holds everything in the request's from/to window, so
     # the loader bounds each request by the window it asks for (assets/_catalog.py)
     "window": SinglePagePaginator,
+    # `page_number` over a bare array with no total (Connect's bundles): only an empty page
+    # says it was the last, since a server may send fewer than `page_size` rows per page
+    "page_number_until_empty": lambda: PageNumberPaginator(
+        base_page=1, page_param="page_number", total_path=None
+    ),
 }
 DATA_SELECTORS = {
     "none": "$",
@@ -310,6 +315,7 @@ DATA_SELECTORS = {
     "keyset": "results",
     "next_page": "$",
     "window": "$",
+    "page_number_until_empty": "$",
 }
 
 

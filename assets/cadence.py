@@ -61,7 +61,9 @@ def cadences(settings: OrchestrationSettings) -> dict[str, Cadence]:
             DAILY,
             settings.daily_cron,
             timedelta(hours=settings.daily_freshness_hours),
-            "lists that grow with the content but change only on deploys (packages)",
+            "tables whose requests grow with the content items and nothing says have changed "
+            "(one request per item and table; packages), kept off the hourly catalog so its "
+            "cost does not grow with the items",
         ),
     }
 

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from assets._catalog import Endpoint
+from assets.cadence import cadence_name
 from assets.destinations import REPO_ROOT
 from assets.registry import SOURCES, SourceInfo
 
@@ -62,19 +63,50 @@ def current_rows(endpoint: Endpoint) -> str:
     return "all rows" if rule == "TRUE" else f"`{rule}`"
 
 
+def per_request(endpoint: Endpoint) -> str:
+    """What one request brings: a page, or everything."""
+    size = endpoint.params.get("page_size") or endpoint.params.get("limit")
+    if endpoint.paging == "page_number_until_empty":
+        return f"1 per page of {size}, plus the empty page that ends it,"
+    if endpoint.paging != "none":
+        return f"1 per page of {size}" if size else "1 per page"
+    return "1"
+
+
+def request_cost(endpoint: Endpoint) -> str:
+    """The requests one run of the table's cadence makes for it."""
+    if endpoint.derive:
+        return "none of its own (derived from lists other tables request)"
+    if endpoint.mode == "custom":
+        return "see what it holds"
+    if endpoint.mode == "events":
+        return f"{per_request(endpoint)} events new since the last run"
+    if endpoint.parent is None:
+        return per_request(endpoint)
+    each = per_request(endpoint)
+    if endpoint.change_field:
+        return (
+            f"{each} per {endpoint.parent} row new or changed since the last run "
+            f"(`{endpoint.change_field}`); none when nothing changed"
+        )
+    return f"{each} per {endpoint.parent} row, every run"
+
+
 def render_api(info: SourceInfo) -> list[str]:
     lines = [
         f"## {info.title}",
         "",
         f"Dataset `{info.dataset_name}`, asset group `{info.slug}`.",
         "",
-        "| table | asset key | load mode | needs | what it holds |",
-        "|---|---|---|---|---|",
+        "| table | asset key | load mode | refreshed with: requests per run | needs "
+        "| what it holds |",
+        "|---|---|---|---|---|---|",
     ]
     for endpoint in info.endpoints:
         key = "/".join((*info.key_prefix, endpoint.table))
         lines.append(
             f"| `{endpoint.table}` | `{key}` | {load_mode(endpoint)} | "
+            f"{cadence_name(endpoint)}: {request_cost(endpoint)} | "
             f"{cell(endpoint.requires) or 'any valid key or login'} | {cell(endpoint.description)} |"
         )
     return [*lines, ""]
@@ -88,6 +120,11 @@ def render() -> str:
     lines += [
         "",
         '"derived": the rows are computed from other endpoints\' lists, requested once per run.',
+        "",
+        "Each table is refreshed with one of three cadences ([configuration.md]"
+        "(configuration.md#schedules-freshness-retries-and-alerts) has their crons): `catalog` (hourly, and on a change the sensors see), `usage` (every six "
+        "hours) and `daily` (tables whose requests grow with the content items: per-item "
+        "tables with no signal of which items changed, and packages; kept off the hourly runs).",
         "",
     ]
     for info in SOURCES:

@@ -1,9 +1,10 @@
 """What each column of the Posit Connect tables means, for the Dagster UI: table -> column -> text.
 
 Texts from Posit's Connect API reference (https://docs.posit.co/connect/api/, the OpenAPI
-schemas Content, ContentOwner, Tag, Permission, OAuthIntegration, OAuthSession,
-OAuthCredentials, User, Group, AuditLog, ContentVisitEntry, ShinyAppUsageEntry, Package,
-RuntimeInfo/Installation, Environment, RuntimeCaches, ServerSettings, Host and Hit), the OAuth
+schemas Content, ContentOwner, Tag, Permission, Bundle, BundleMetadata, Job, OAuthIntegration,
+OAuthSession, OAuthCredentials, User, Group, AuditLog, ContentVisitEntry, ShinyAppUsageEntry,
+Package, RuntimeInfo/Installation, Environment, RuntimeCaches, ServerSettings, Host and Hit;
+posit-sdk's Association for oauth_associations), the OAuth
 integrations chapter of Posit's admin guide for the `config__*` keys, and RFC 8693 for the
 credential exchange. Columns this project adds (`deleted_time`, `row_key`, `group_guid`, the
 `oauth_credentials` table) are described from `assets/_catalog.py` and the source modules.
@@ -229,6 +230,108 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         ),
         "principal_type": "What principal_guid names: user or group.",
         "role": "Access granted: viewer, or owner (a collaborator who may change the item).",
+        "deleted_time": DELETED_TIME,
+    },
+    "bundles": {
+        "id": "Identifier of the bundle; joins content.bundle_id and content_jobs.bundle_id.",
+        "content_guid": "The content item the bundle belongs to; joins content.guid.",
+        "created_by": "The user who uploaded the bundle; joins users.guid; NULL if unknown.",
+        "created_time": "When the bundle was created (UTC).",
+        "environment_guid": (
+            "The execution environment the content runs in; NULL for content running on the "
+            "Connect host, or when the key may not see it."
+        ),
+        "cluster_name": (
+            "Where the content runs: NULL or Local on the Connect host, else the cluster's "
+            "name; NULL when the key may not see it."
+        ),
+        "image_name": (
+            "Container image the content runs in (Kubernetes and other off-host execution); "
+            "NULL or Local on the Connect host, NULL when the key may not see it."
+        ),
+        "r_version": (
+            "R version the bundle was last restored with; NULL when it uses no R, is not "
+            "restored yet, or for a viewer's key."
+        ),
+        "r_environment_management": (
+            "Whether Connect manages the bundle's R environment (installs its packages); NULL "
+            "when R is not used, not determined yet, or for a viewer's key."
+        ),
+        "py_version": (
+            "Python version the bundle was last restored with; NULL when it uses no Python, "
+            "is not restored yet, or for a viewer's key."
+        ),
+        "py_environment_management": (
+            "Whether Connect manages the bundle's Python environment (installs its packages); "
+            "NULL when Python is not used, not determined yet, or for a viewer's key."
+        ),
+        "quarto_version": (
+            "Quarto version the bundle was last restored with; NULL when it uses no Quarto, "
+            "is not restored yet, or for a viewer's key."
+        ),
+        "active": "True for the bundle the content item runs now (one per item).",
+        "size": "Size of the bundle's tar.gz archive on disk, in bytes; 0 when there is no file.",
+        "metadata__source": "Where the bundle came from: git for git-backed publishing, else NULL.",
+        "metadata__source_repo": "URL of the git repository the bundle was built from.",
+        "metadata__source_branch": "Git branch or ref the bundle was built from.",
+        "metadata__source_commit": "Git commit (hash) the bundle was built from.",
+        "metadata__archive_md5": (
+            "MD5 hash of the bundle's archive; NULL for bundles uploaded before Connect "
+            "recorded it."
+        ),
+        "metadata__archive_sha1": (
+            "SHA1 hash of the bundle's archive; NULL for bundles uploaded before Connect "
+            "recorded it."
+        ),
+        "deleted_time": DELETED_TIME,
+    },
+    "content_jobs": {
+        "id": "Identifier of the job.",
+        "ppid": "Process id of the job's parent process; NULL if unknown.",
+        "pid": "Process id of the job.",
+        "key": "Unique key of the job on the server (with content_guid, the row's identity).",
+        "remote_id": "The job's identifier in off-host execution (Kubernetes); NULL on the host.",
+        "app_id": "Deprecated alias of content_id.",
+        "content_id": "Internal numeric identifier of the content item (stored as text).",
+        "content_guid": "The content item that ran the job; joins content.guid.",
+        "variant_id": "Identifier of the variant (rendering of a parameterised report) it ran.",
+        "variant_key": "Key of the variant the job ran; empty if the variant is gone.",
+        "bundle_id": "The bundle the job ran; joins bundles.id.",
+        "start_time": "When the job started (UTC).",
+        "end_time": "When the job finished (UTC); NULL while it runs.",
+        "last_heartbeat_time": "When the job was last seen running (UTC).",
+        "queued_time": "When a scheduled job was queued (UTC); NULL for other jobs.",
+        "queue_name": "Queue that processed a scheduled job; NULL for other jobs.",
+        "tag": (
+            "What the job did: build_report, build_site, build_jupyter, packrat_restore, "
+            "python_restore, configure_report, run_app, run_api, run_python_api, "
+            "run_dash_app, run_streamlit, run_fastapi_app, render_shiny, git, ..."
+        ),
+        "exit_code": "The process's exit code once it finished; NULL while it runs.",
+        "error": "Error message when the job failed with an unexpected server error.",
+        "status": "0 active, 1 finished, 2 finalized, 3 skipped (Connect 2026.03.0+).",
+        "hostname": "The node that ran the job.",
+        "cluster": "Where the content ran: NULL or Local on the host, else the cluster's name.",
+        "image": "Container image the job ran in off-host; NULL or Local on the host.",
+        "run_as": "The Unix user the job ran as.",
+        "skip_reason": "Why a skipped job was skipped (e.g. a duplicate already queued).",
+    },
+    "environment_variables": {
+        "content_guid": "The content item the variable is set on; joins content.guid.",
+        "name": "Name of the environment variable (its value is never read or stored).",
+        "deleted_time": DELETED_TIME,
+    },
+    "oauth_associations": {
+        "content_guid": "The content item using the integration; joins content.guid.",
+        "app_guid": "The content item, as the API names it (same as content_guid).",
+        "oauth_integration_guid": "The integration; joins oauth_integrations.guid.",
+        "oauth_integration_name": "Descriptive name of the integration.",
+        "oauth_integration_description": "Short text describing the integration.",
+        "oauth_integration_template": "Template the integration was configured from.",
+        "oauth_integration_auth_type": (
+            "OAuth flow of the integration: Viewer, Service Account or Visitor API Key."
+        ),
+        "created_time": "When the content item was associated with the integration (UTC).",
         "deleted_time": DELETED_TIME,
     },
     "oauth_integrations": {

@@ -28,6 +28,7 @@ ENVIRONMENTS_VERSION = "Posit Connect 2023.05.0 or later, the first with executi
 # `include` values of GET /v1/content and the first server version that knows each; an older
 # server is asked without them (see ConnectApi.pages).
 INCLUDE_SINCE = {"vanity_url": "2024.06.0"}
+JOBS_VERSION = "Posit Connect 2022.10.0 or later, the first with /v1/content/{guid}/jobs"
 
 CONTENT_TIMESTAMPS = ("created_time", "last_deployed_time")
 CONTENT_IDS = ("guid", "id", "bundle_id", "owner_guid")
@@ -123,6 +124,112 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "groups.guid by principal_type."
         ),
         string_columns=("id", "content_guid", "principal_guid"),
+    ),
+    Endpoint(
+        table="bundles",
+        path="/v1/content/{guid}/bundles",
+        mode="fanout",
+        paging="page_number_until_empty",
+        params={"page_size": PAGE_SIZE},
+        parent="content",
+        change_field="last_deployed_time",
+        key=("content_guid",),
+        unique_key=("id",),
+        may_be_empty=True,
+        requires=f"{PUBLISHER} for the runtime columns (a viewer's key gets them NULL)",
+        description=(
+            "Every deployment bundle of each content item: when it was uploaded and by whom, "
+            "its size, the R, Python and Quarto versions it was restored with, whether it is "
+            "the active one, and its git source (GET /v1/content/{guid}/bundles, paged until an "
+            "empty page). Requested only for items new or redeployed since the last run "
+            "(last_deployed_time); a bundle deleted on the server or no longer active gets a "
+            "new version, and an item gone from the server a row with deleted_time set."
+        ),
+        string_columns=("id", "content_guid", "created_by", "environment_guid"),
+        timestamp_columns=("created_time",),
+        column_types={
+            **dict.fromkeys(
+                ("r_version", "py_version", "quarto_version", "cluster_name", "image_name"),
+                "text",
+            ),
+            "r_environment_management": "bool",
+            "py_environment_management": "bool",
+        },
+    ),
+    Endpoint(
+        table="content_jobs",
+        path="/v1/content/{guid}/jobs",
+        mode="latest",
+        parent="content",
+        key=("content_guid", "key"),
+        may_be_empty=True,
+        cadence="daily",
+        requires=f"{ADMIN}, and {JOBS_VERSION}",
+        description=(
+            "Every process each content item ran (renders, app and API processes, package "
+            "restores): when it started and ended, its status, exit code, host and tag. "
+            "GET /v1/content/{guid}/jobs for every item, on the daily schedule: a job's "
+            "end_time, exit_code and status fill in after it is first seen, so each job is "
+            "replaced by its newest version on (content_guid, key), and a job the server "
+            "pruned stays as last seen. Job logs are never read."
+        ),
+        string_columns=(
+            "id",
+            "ppid",
+            "pid",
+            "key",
+            "remote_id",
+            "app_id",
+            "content_id",
+            "content_guid",
+            "variant_id",
+            "bundle_id",
+        ),
+        timestamp_columns=("start_time", "end_time", "last_heartbeat_time", "queued_time"),
+        column_types={
+            **dict.fromkeys(
+                ("queue_name", "error", "hostname", "cluster", "image", "run_as", "skip_reason"),
+                "text",
+            ),
+            "exit_code": "bigint",
+        },
+    ),
+    Endpoint(
+        table="environment_variables",
+        path="/v1/content/{guid}/environment",
+        mode="fanout",
+        parent="content",
+        key=("content_guid",),
+        unique_key=("content_guid", "name"),
+        may_be_empty=True,
+        cadence="daily",
+        unpack=lambda name: [{"name": name}],
+        requires=ADMIN,
+        description=(
+            "The names of the environment variables set on each content item, one row per "
+            "item and name (GET /v1/content/{guid}/environment for every item, on the "
+            "daily schedule). The API returns names only and this loader never asks for "
+            "or stores a value; a name removed from the item gets a new version."
+        ),
+        string_columns=("content_guid", "name"),
+    ),
+    Endpoint(
+        table="oauth_associations",
+        path="/v1/content/{guid}/oauth/integrations/associations",
+        mode="fanout",
+        parent="content",
+        key=("content_guid",),
+        unique_key=("content_guid", "oauth_integration_guid"),
+        may_be_empty=True,
+        cadence="daily",
+        requires=f"{ADMIN}, and {OAUTH_VERSION}",
+        description=(
+            "Which content item uses which OAuth integration: one row per item and integration "
+            "(GET /v1/content/{guid}/oauth/integrations/associations for every item, on the "
+            "daily schedule). oauth_integration_guid joins oauth_integrations.guid."
+        ),
+        string_columns=("content_guid", "app_guid", "oauth_integration_guid"),
+        timestamp_columns=("created_time",),
     ),
     Endpoint(
         table="oauth_integrations",

@@ -555,9 +555,12 @@ class ConnectData:
     def _describe_user(user: dict) -> str:
         return f"{user['first_name']} {user['last_name']} ({user['username']})"
 
-    def bundle_at(self, guid: str, at_us: int) -> int:
-        """The bundle that was deployed at `at_us` (the first one for earlier instants)."""
+    def bundle_at(self, guid: str, at_us: int) -> int | None:
+        """The bundle that was deployed at `at_us` (the first one for earlier instants); None
+        for an item never deployed."""
         history = self.deployments[guid]
+        if not history:
+            return None
         index = bisect.bisect_right(history, at_us, key=lambda deployment: deployment[0])
         return history[max(index - 1, 0)][1]
 
@@ -608,6 +611,16 @@ class ConnectData:
         self.deleted_guids.extend(chosen)
         self._deleted.update(chosen)
         return {"deleted": chosen}
+
+    def add_undeployed_content(self, n: int, now_us: int) -> dict:
+        """Items created but never deployed: no bundle, so no bundles and no jobs."""
+        added = []
+        for _ in range(n):
+            item = self._add_content(now_us, now_us)
+            item["bundle_id"] = None
+            self.deployments[item["guid"]] = []
+            added.append(item["guid"])
+        return {"added": added}
 
     def add_users(self, n: int, now_us: int) -> dict:
         return {"added": [self._add_user(now_us, now_us)["guid"] for _ in range(n)]}

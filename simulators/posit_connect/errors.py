@@ -21,6 +21,7 @@ STATUS_CODES = {
     401: CODE_INVALID,
     403: CODE_FORBIDDEN,
     404: CODE_NOT_FOUND,
+    405: CODE_INVALID,
     429: CODE_RATE_LIMITED,
 }
 
@@ -64,3 +65,7 @@ def not_found() -> ApiError:
 
 def bad_request(message: str) -> ApiError:
     return ApiError(400, message)
+
+
+def method_not_allowed() -> ApiError:
+    return ApiError(405, "This method is not allowed on this path.")

@@ -1,7 +1,8 @@
 """Connect's two paged styles, shared by every route that uses them.
 
 1. Page number (users, groups, group members): `page_number` from 1, `page_size` default 20,
-   larger than 500 clamped to 500; envelope `{"results", "current_page", "total"}`.
+   larger than 500 clamped to 500; envelope `{"results", "current_page", "total"}`. Bundles
+   page the same way but answer the bare array, with no total.
 2. Keyset (audit logs, instrumentation): `limit` default 20 (max 500), opaque `next` /
    `previous` cursors and an ascending flag (spelled `ascOrder` on audit logs, `asc_order` on
    instrumentation); envelope `{"results", "paging": {"cursors": {...}, "first", "previous",
@@ -53,13 +54,18 @@ def bool_arg(request: Request, name: str, default: bool) -> bool:
 
 
 # -- page number ------------------------------------------------------------------
-def page_number_envelope(items: Sequence[dict], request: Request) -> dict:
+def page_number_slice(items: Sequence[dict], request: Request) -> list[dict]:
+    """The page `page_number` of `page_size` items (default 20, at most 500)."""
     page_number = int_arg(request, "page_number", 1, minimum=1)
     page_size = min(int_arg(request, "page_size", DEFAULT_PAGE_SIZE, minimum=1), MAX_PAGE_SIZE)
     start = (page_number - 1) * page_size
+    return list(items[start : start + page_size])
+
+
+def page_number_envelope(items: Sequence[dict], request: Request) -> dict:
     return {
-        "results": list(items[start : start + page_size]),
-        "current_page": page_number,
+        "results": page_number_slice(items, request),
+        "current_page": int_arg(request, "page_number", 1, minimum=1),
         "total": len(items),
     }
 

@@ -22,7 +22,15 @@ from simulators._server import Handler, Request, Response, Simulator
 from . import server_wide
 from . import timestamps as ts
 from .data import ConnectData, Sizes
-from .errors import ApiError, bad_request, forbidden, json_error, not_found, unauthorized
+from .errors import (
+    ApiError,
+    bad_request,
+    forbidden,
+    json_error,
+    method_not_allowed,
+    not_found,
+    unauthorized,
+)
 from .events import EventLog
 from .paging import (
     AUDIT_LOG_STYLE,
@@ -31,9 +39,11 @@ from .paging import (
     bool_arg,
     keyset_envelope,
     page_number_envelope,
+    page_number_slice,
     parse_keyset_query,
     time_arg,
 )
+from .per_item import ContentDetails
 
 API = "/__api__"
 ADMIN = frozenset({"administrator"})
@@ -50,6 +60,7 @@ PACKAGES_SINCE = "2024.11.0"
 HITS_SINCE = "2025.04.0"
 ENVIRONMENTS_SINCE = "2023.05.0"
 VANITY_INCLUDE_SINCE = "2024.06.0"
+JOBS_SINCE = "2022.10.0"
 ROUTE_MIN_VERSION: dict[str, str] = {
     f"{API}/v1/oauth/integrations": OAUTH_SINCE,
     f"{API}/v1/oauth/integrations/credentials": OAUTH_SINCE,
@@ -61,7 +72,14 @@ ROUTE_MIN_VERSION: dict[str, str] = {
         f"{API}/v1/server_settings/{runtime}": since
         for runtime, since in server_wide.RUNTIME_SINCE.items()
     },
+    f"{API}/v1/content/{{guid}}/oauth/integrations/associations": OAUTH_SINCE,
+    # before it, jobs were only under the unversioned /applications/{guid}/jobs (connectapi)
+    f"{API}/v1/content/{{guid}}/jobs": JOBS_SINCE,
+    f"{API}/v1/content/{{guid}}/jobs/{{key}}": JOBS_SINCE,
 }
+# Methods that write content's environment variables (names and values): the loader must never
+# send them, so here they only answer 405 and are counted.
+ENVIRONMENT_WRITES = ("PUT", "PATCH", "POST", "DELETE")
 # Reachable without an API key: the version probe, and the credential exchange, which content
 # running on Connect performs with nothing but its session token.
 PUBLIC_PATHS = frozenset({f"{API}/server_settings", f"{API}/v1/oauth/integrations/credentials"})
@@ -159,6 +177,7 @@ class PositConnectSimulator(Simulator):
         self.data_sizes = sizes
         self.generated_at_us = generated_at_us or ts.now_us()
         self.data = ConnectData(sizes, seed, self.generated_at_us, self.url)
+        self.details = ContentDetails(self.data, seed)
 
         key_rng = random.Random(f"{seed}/keys")
         self.api_key = _random_key(key_rng)
@@ -188,6 +207,17 @@ class PositConnectSimulator(Simulator):
             Endpoint("GET", f"{v1}/content", self._content_list),
             Endpoint("GET", f"{v1}/content/{{guid}}", self._content_item),
             Endpoint("GET", f"{v1}/content/{{guid}}/permissions", self._content_permissions),
+            Endpoint("GET", f"{v1}/content/{{guid}}/bundles", self._bundles),
+            Endpoint("GET", f"{v1}/content/{{guid}}/jobs", self._jobs),
+            Endpoint("GET", f"{v1}/content/{{guid}}/jobs/{{key}}", self._job),
+            Endpoint("GET", f"{v1}/content/{{guid}}/environment", self._environment),
+            *(
+                Endpoint(method, f"{v1}/content/{{guid}}/environment", self._refuse_write)
+                for method in ENVIRONMENT_WRITES
+            ),
+            Endpoint(
+                "GET", f"{v1}/content/{{guid}}/oauth/integrations/associations", self._associations
+            ),
             Endpoint("GET", f"{v1}/oauth/integrations", self._integrations, PUBLISHERS),
             Endpoint("POST", f"{v1}/oauth/integrations/credentials", self._exchange_credentials),
             Endpoint("GET", f"{v1}/oauth/sessions", self._oauth_sessions),
@@ -373,6 +403,53 @@ class PositConnectSimulator(Simulator):
         with self._data_lock:
             return Response(200, self.data.permissions[self._live_content(request)["guid"]])
 
+    # -- handlers: per content item ----------------------------------------------------------
+    def _collaborated(self, request: Request) -> dict:
+        """The live item, if the caller administers the server or owns or co-owns it (jobs
+        and environment: "content owners, collaborators and administrators")."""
+        item = self._live_content(request)
+        caller = self._caller(request)
+        owners = {
+            p["principal_guid"] for p in self.data.permissions[item["guid"]] if p["role"] == "owner"
+        }
+        if caller["user_role"] != "administrator" and caller["guid"] not in {
+            item["owner_guid"],
+            *owners,
+        }:
+            raise forbidden()
+        return item
+
+    def _bundles(self, request: Request) -> Response:
+        with self._data_lock:
+            bundles = self.details.bundles(self._live_content(request)["guid"])
+        if bool_arg(request, "asc_order", False):
+            bundles.reverse()
+        # a bare array with no total: the caller pages until a page comes back empty
+        return Response(200, page_number_slice(bundles, request))
+
+    def _jobs(self, request: Request) -> Response:
+        with self._data_lock:
+            guid = self._collaborated(request)["guid"]
+            return Response(200, self.details.jobs(guid, version_tuple(self.version)))
+
+    def _job(self, request: Request) -> Response:
+        with self._data_lock:
+            guid = self._collaborated(request)["guid"]
+            jobs = self.details.jobs(guid, version_tuple(self.version))
+        return Response(200, _find(jobs, "key", request.path_params["key"]))
+
+    def _environment(self, request: Request) -> Response:
+        with self._data_lock:
+            guid = self._collaborated(request)["guid"]
+            return Response(200, list(self.details.environment(guid)))  # names only, as Connect
+
+    def _refuse_write(self, request: Request) -> Response:
+        raise method_not_allowed()
+
+    def _associations(self, request: Request) -> Response:
+        with self._data_lock:
+            return Response(200, self.details.associations(self._collaborated(request)["guid"]))
+
     # -- handlers: OAuth ---------------------------------------------------------------------
     def _integrations(self, request: Request) -> Response:
         return Response(200, self.data.integrations)
@@ -544,6 +621,9 @@ class PositConnectSimulator(Simulator):
             return self._set_version(str(params["version"]))
         mutations: dict[str, Callable[[int, int], dict]] = {
             "add_content": self.data.add_content,
+            "add_undeployed_content": self.data.add_undeployed_content,
+            "finish_jobs": lambda _n, now: self.details.finish_jobs(now),
+            "clear_environment": lambda n, _now: self.details.clear_environment(n),
             "update_content": self.data.update_content,
             "delete_content": lambda n, _now: self.data.delete_content(n),
             "add_users": self.data.add_users,
@@ -586,13 +666,25 @@ class PositConnectSimulator(Simulator):
 
     def expected_counts(self) -> dict[str, int]:
         """Rows a complete load should hold per table (deleted content excluded)."""
-        data = self.data
+        data, details = self.data, self.details
+        version = version_tuple(self.version)
         with self._data_lock:
             live = data.live_content()
+            guids = [item["guid"] for item in live]
+            associations = f"{API}/v1/content/{{guid}}/oauth/integrations/associations"
             return {
                 "content": len(live),
                 "content_item": len(live),
                 "content_permissions": sum(len(data.permissions[item["guid"]]) for item in live),
+                "bundles": sum(len(data.deployments[guid]) for guid in guids),
+                # jobs of a deleted item stay as last seen (deleted after the first load)
+                "content_jobs": sum(
+                    len(details.jobs(item["guid"], version)) for item in data.content
+                ),
+                "environment_variables": sum(len(details.environment(g)) for g in guids),
+                "oauth_associations": sum(len(details.associations(g)) for g in guids)
+                if self.has_route(associations)
+                else 0,
                 "oauth_integrations": len(data.integrations),
                 "oauth_sessions": len(data.oauth_sessions),
                 "users": len(data.users),
@@ -630,6 +722,16 @@ class PositConnectSimulator(Simulator):
                 self.content_session_token,
                 *self.issued_tokens,
                 *self.hit_tokens(),
+                *self.environment_values(),
+            ]
+
+    def environment_values(self) -> list[str]:
+        """The values of every item's environment variables, which the API never returns."""
+        with self._data_lock:
+            return [
+                value
+                for item in self.data.content
+                for value in self.details.environment(item["guid"]).values()
             ]
 
     def hit_tokens(self) -> list[str]:

@@ -91,6 +91,7 @@ def dagster_dev(posit_sim, isolated_env: Path) -> Iterator[tuple[GraphQL, Path]]
         # nothing scheduled fires while the test runs
         "CATALOG_REFRESH_CRON": "0 0 1 1 *",
         "USAGE_REFRESH_CRON": "0 0 1 1 *",
+        "DAILY_REFRESH_CRON": "0 0 1 1 *",
         "DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}",
     }
     log = isolated_env / "dagster_dev.log"

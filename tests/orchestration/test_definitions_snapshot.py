@@ -18,6 +18,10 @@ EXPECTED_TABLES = {
         "content": CATALOG,
         "content_item": CATALOG,
         "content_permissions": CATALOG,
+        "bundles": CATALOG,
+        "content_jobs": DAILY,
+        "environment_variables": DAILY,
+        "oauth_associations": DAILY,
         "oauth_integrations": CATALOG,
         "oauth_sessions": CATALOG,
         "oauth_credentials": CATALOG,
@@ -203,6 +207,7 @@ def test_loads_and_checks_of_one_api_share_its_writer_pool():
 
 def test_settings_change_the_cadence(monkeypatch):
     monkeypatch.setenv("CATALOG_REFRESH_CRON", "*/10 * * * *")
+    monkeypatch.setenv("DAILY_REFRESH_CRON", "0 4 * * 0")
     monkeypatch.setenv("REFRESH_TIMEZONE", "Europe/Madrid")
     monkeypatch.setenv("CHANGE_SENSOR_INTERVAL_SECONDS", "5")
 
@@ -213,6 +218,8 @@ def test_settings_change_the_cadence(monkeypatch):
         "*/10 * * * *",
         "Europe/Madrid",
     )
+    daily = repository.get_schedule_def("posit_connect_daily_schedule")
+    assert daily.cron_schedule == "0 4 * * 0"
     assert repository.get_sensor_def("posit_connect_change_sensor").minimum_interval_seconds == 5
 
 

@@ -18,7 +18,7 @@ from tests.helpers import materialize_api
 CHANGE_SENSOR = "posit_connect_change_sensor"
 REFRESHED_ON_CONTENT_CHANGE = {
     AssetKey(["posit_connect", table])
-    for table in ("content", "content_item", "content_permissions")
+    for table in ("content", "content_item", "content_permissions", "bundles")
 }
 
 

@@ -28,8 +28,9 @@ from simulators.posit_connect import PositConnectSimulator
 # a version became current or was retired, when a deletion was noticed).
 VOLATILE = {"_dlt_load_id", "_dlt_valid_from"}
 LOAD_TIMES = {"_dlt_valid_to", "deleted_time"}
-# Tables whose `_dlt_id` is only unique (not a row hash): events, merged on their own key.
-RANDOM_IDS = {e.table for e in POSIT_CONNECT.endpoints if e.mode in ("events", "custom")}
+# Tables whose `_dlt_id` is only unique (not a row hash): events and latest rows (content_jobs),
+# merged on their own key.
+RANDOM_IDS = {e.table for e in POSIT_CONNECT.endpoints if e.mode in ("events", "latest", "custom")}
 
 
 def _pipeline(path: Path, name: str) -> dlt.Pipeline:

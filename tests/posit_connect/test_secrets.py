@@ -81,3 +81,18 @@ def test_no_query_string_token_of_a_hit_lands_anywhere(
     for root in (duckdb_file(POSIT_CONNECT).parent, Path(os.environ["DLT_DATA_DIR"])):
         assert files_containing(root, tokens) == []
     assert files_containing(isolated_env / "dagster_home", tokens) == []
+
+
+def test_environment_variable_values_never_land_anywhere(
+    posit_sim, persistent_instance, isolated_env
+):
+    tables = ["content", "environment_variables", "content_jobs", "bundles", "oauth_associations"]
+    assert materialize_api(POSIT_CONNECT, tables, instance=persistent_instance).success
+
+    values = posit_sim.environment_values()
+    assert values and set(values) <= set(posit_sim.secrets())
+    names = {n for (n,) in query(POSIT_CONNECT, "SELECT name FROM environment_variables")}
+    assert names  # the names are loaded: the scan below looks where the values would be
+    for root in (duckdb_file(POSIT_CONNECT).parent, Path(os.environ["DLT_DATA_DIR"])):
+        assert files_containing(root, values) == []
+    assert files_containing(isolated_env / "dagster_home", values) == []

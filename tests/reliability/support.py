@@ -31,6 +31,10 @@ POSIT_KEYS: dict[str, tuple[str, ...]] = {
     "content": ("guid",),
     "content_item": ("guid",),
     "content_permissions": ("id",),
+    "bundles": ("id",),
+    "content_jobs": ("content_guid", "key"),
+    "environment_variables": ("content_guid", "name"),
+    "oauth_associations": ("content_guid", "oauth_integration_guid"),
     "oauth_integrations": ("guid",),
     "oauth_sessions": ("guid",),
     "users": ("guid",),
@@ -52,10 +56,12 @@ POSIT_KEYS: dict[str, tuple[str, ...]] = {
 # -- exact contents -----------------------------------------------------------------------------
 def posit_expected_keys(sim: Any) -> dict[str, Counter]:
     """The key of every row a complete load of `sim` holds as current, per table."""
-    data = sim.data
+    data, details = sim.data, sim.details
     catalog = POSIT_CONNECT.catalog
     with sim._data_lock:
         live = data.live_content()
+        # every job ever seen is kept, a deleted item's too (content_jobs merges on its key)
+        jobs = [job for c in data.content for job in details.jobs(c["guid"], (2025, 1, 0))]
         members_of = {
             group: [data.users[i]["guid"] for i in members]
             for group, members in data.group_members.items()
@@ -65,6 +71,16 @@ def posit_expected_keys(sim: Any) -> dict[str, Counter]:
             "content_item": Counter((c["guid"],) for c in live),
             "content_permissions": Counter(
                 (str(p["id"]),) for c in live for p in data.permissions[c["guid"]]
+            ),
+            "bundles": Counter((b["id"],) for c in live for b in details.bundles(c["guid"])),
+            "content_jobs": Counter((j["content_guid"], j["key"]) for j in jobs),
+            "environment_variables": Counter(
+                (c["guid"], name) for c in live for name in details.environment(c["guid"])
+            ),
+            "oauth_associations": Counter(
+                (c["guid"], a["oauth_integration_guid"])
+                for c in live
+                for a in details.associations(c["guid"])
             ),
             "oauth_integrations": Counter((i["guid"],) for i in data.integrations),
             "oauth_sessions": Counter((s["guid"],) for s in data.oauth_sessions),

@@ -403,21 +403,25 @@ def test_oauth_integrations_and_sessions(sim):
     assert len(own) >= 2 and {s["user_guid"] for s in own} == {publisher_guid}
 
 
-def test_oauth_routes_appear_with_the_server_version(fresh):
+def test_routes_appear_with_the_server_version(fresh):
     client = SimulatorClient(fresh.url)
-    assert client.mutate("set_version", version="2023.01.0")["version"] == "2023.01.0"
-    newer = [t for t, since in ROUTE_MIN_VERSION.items() if version_tuple(since) > (2023, 1, 0)]
-    assert len(newer) >= 8
+    assert client.mutate("set_version", version="2022.01.0")["version"] == "2022.01.0"
+    newer = [t for t, since in ROUTE_MIN_VERSION.items() if version_tuple(since) > (2022, 1, 0)]
+    assert len(newer) >= 10
     for template in newer:
-        path = template.replace("{guid}", "abc")
+        path = template.replace("{guid}", "abc").replace("{key}", "def")
         method = "POST" if path.endswith("credentials") else "GET"
         response = requests.request(
             method, fresh.url + path, headers={"Authorization": f"Key {fresh.api_key}"}
         )
         assert (response.status_code, response.text) == (404, "404 page not found")
-    assert ok(get(fresh, f"{API}/server_settings"))["version"] == "2023.01.0"
+    assert ok(get(fresh, f"{API}/server_settings"))["version"] == "2022.01.0"
+    guid = fresh.data.content[0]["guid"]
+    client.mutate("set_version", version="2022.10.0")
+    ok(get(fresh, f"{API}/v1/content/{guid}/jobs"))
     client.mutate("set_version", version="2024.08.0")
     ok(get(fresh, f"{API}/v1/oauth/integrations"))
+    ok(get(fresh, f"{API}/v1/content/{guid}/oauth/integrations/associations"))
 
 
 def exchange(sim: PositConnectSimulator, **fields: str) -> requests.Response:
@@ -452,6 +456,96 @@ def test_credential_exchange_issues_working_keys_and_tokens(fresh):
     assert_json_error(exchange(fresh, subject_token="stolen"), 401, 3)
     assert_json_error(exchange(fresh, grant_type="password"), 400, 3)
     assert_json_error(exchange(fresh, audience="not-an-integration"), 400, 3)
+
+
+# -- per content item ----------------------------------------------------------------------------
+BUNDLE_FIELDS = {
+    "id", "content_guid", "created_by", "created_time", "environment_guid", "cluster_name",
+    "image_name", "r_version", "r_environment_management", "py_version",
+    "py_environment_management", "quarto_version", "active", "size", "metadata",
+}  # fmt: skip
+JOB_FIELDS = {
+    "id", "ppid", "pid", "key", "remote_id", "app_id", "content_id", "content_guid",
+    "variant_id", "bundle_id", "start_time", "end_time", "last_heartbeat_time", "queued_time",
+    "queue_name", "tag", "exit_code", "status", "hostname", "cluster", "image", "run_as",
+}  # fmt: skip
+
+
+def test_bundles_are_a_bare_array_paged_twenty_by_default_newest_first(fresh):
+    guid = fresh.data.content[0]["guid"]
+    for _ in range(24):
+        fresh.mutate("update_content", {"n": len(fresh.data.content)})
+    first = ok(get(fresh, f"{API}/v1/content/{guid}/bundles"))
+    assert isinstance(first, list) and len(first) == 20
+    assert set(first[0]) == BUNDLE_FIELDS
+    assert [int(b["id"]) for b in first] == sorted((int(b["id"]) for b in first), reverse=True)
+    assert first[0]["active"] and not any(b["active"] for b in first[1:])
+    rest = ok(get(fresh, f"{API}/v1/content/{guid}/bundles", page_number=2))
+    assert (
+        len(rest) == 5 and ok(get(fresh, f"{API}/v1/content/{guid}/bundles", page_number=3)) == []
+    )
+    assert len(first) + len(rest) == len(fresh.data.deployments[guid])
+
+
+def test_jobs_follow_the_reference_and_older_servers_send_no_content_ids(fresh):
+    guid = fresh.data.content[0]["guid"]
+    jobs = ok(get(fresh, f"{API}/v1/content/{guid}/jobs"))
+    assert jobs and all(set(job) == JOB_FIELDS for job in jobs)
+    assert {job["content_guid"] for job in jobs} == {guid}
+    assert all(
+        job["status"] in (0, 2) and (job["end_time"] is None) == (job["status"] == 0)
+        for job in jobs
+    )
+    fresh.mutate("set_version", {"version": "2024.12.0"})
+    older = ok(get(fresh, f"{API}/v1/content/{guid}/jobs"))
+    assert all(set(job) == JOB_FIELDS - {"content_id", "content_guid"} for job in older)
+
+
+def test_jobs_and_environment_need_an_owner_collaborator_or_admin(fresh):
+    others = next(i for i in fresh.data.content if i["owner_guid"] != fresh.data.users[1]["guid"])
+    for route in ("jobs", "environment"):
+        path = f"{API}/v1/content/{others['guid']}/{route}"
+        assert_json_error(get(fresh, path, key=fresh.viewer_key), 403, 14)
+        ok(get(fresh, path))
+
+
+def test_environment_lists_names_only_and_refuses_every_write(fresh):
+    guid = next(i["guid"] for i in fresh.data.content if fresh.details.environment(i["guid"]))
+    path = f"{fresh.url}{API}/v1/content/{guid}/environment"
+    names = ok(get(fresh, path))
+    assert names == sorted(fresh.details.environment(guid)) and all(
+        isinstance(n, str) for n in names
+    )
+    headers = {"Authorization": f"Key {fresh.api_key}"}
+    for method in ("PUT", "PATCH", "POST", "DELETE"):
+        response = requests.request(method, path, headers=headers, json=[], timeout=10)
+        assert_json_error(response, 405, 3)
+    assert not set(fresh.environment_values()) & set(json.dumps(names))
+
+
+def test_oauth_associations_are_a_bare_array(fresh):
+    rows = [
+        row
+        for item in fresh.data.content
+        for row in ok(
+            get(fresh, f"{API}/v1/content/{item['guid']}/oauth/integrations/associations")
+        )
+    ]
+    assert rows and set(rows[0]) == {
+        "app_guid", "oauth_integration_guid", "oauth_integration_name",
+        "oauth_integration_description", "oauth_integration_template",
+        "oauth_integration_auth_type", "created_time",
+    }  # fmt: skip
+    assert len(rows) == fresh.expected_counts()["oauth_associations"]
+
+
+def test_never_deployed_content_has_empty_bundles_and_jobs(fresh):
+    (guid,) = fresh.mutate("add_undeployed_content", {"n": 1})["added"]
+    assert ok(get(fresh, f"{API}/v1/content/{guid}"))["bundle_id"] is None
+    # 200 with an empty array, not 204: the reference lists no 204 for either route
+    for route in ("bundles", "jobs"):
+        response = get(fresh, f"{API}/v1/content/{guid}/{route}")
+        assert (response.status_code, response.json()) == (200, [])
 
 
 # -- mutations, faults, counters -----------------------------------------------------------------
@@ -514,6 +608,19 @@ def test_posit_sdk_reads_everything(sim):
     assert len(client.tags.find()) == counts["tags"]
     assert len(client.oauth.integrations.find()) == counts["oauth_integrations"]
     assert len(client.oauth.sessions.find(all=True)) == counts["oauth_sessions"]
+    assert len(item.bundles.find()) == min(20, len(sim.data.deployments[item["guid"]]))
+    jobs = item.jobs.fetch()
+    assert [job["key"] for job in jobs] == [
+        job["key"] for job in sim.details.jobs(item["guid"], (2025, 9, 0))
+    ]
+    assert item.jobs.find(jobs[0]["key"])["key"] == jobs[0]["key"]
+    assert item.environment_variables.find() == sorted(sim.details.environment(item["guid"]))
+    associations = [
+        association
+        for each in client.content.find()
+        for association in each.oauth.associations.find()
+    ]
+    assert len(associations) == counts["oauth_associations"]
     usage = client.metrics.usage.find()
     assert len(usage) == counts["content_visits"] + counts["shiny_usage"]
     with pytest.raises(ClientError) as missing:

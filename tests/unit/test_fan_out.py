@@ -138,3 +138,27 @@ def test_a_failed_load_forgets_what_it_saw(load):
         load_once(load, server)
     server.refuse = False
     assert load_once(load, server)[0] == ["a"]  # the change is still new
+
+
+def test_a_parent_whose_rows_are_all_gone_gets_one_tombstone(load):
+    endpoint = replace(ITEM, change_field=None)
+    server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
+    empty = {"b"}  # never had rows: nothing to retire, no tombstone
+    answer = server.fetch
+
+    def fetch(guid: str) -> list[dict[str, Any]] | None:
+        rows = answer(guid)  # counted as requested
+        return [] if guid in empty else rows
+
+    server.fetch = fetch
+    assert [r["guid"] for r in load_once(load, server, endpoint)[1]] == ["a"]
+
+    empty.add("a")  # its last row removed on the server (a content item's last variable)
+    requested, written = load_once(load, server, endpoint)
+    assert requested == ["a", "b"]
+    assert [(r["guid"], r[DELETED_COLUMN] is not None) for r in written] == [("a", True)]
+    assert load_once(load, server, endpoint)[1] == []  # tombstoned once
+
+    empty.clear()
+    written = load_once(load, server, endpoint)[1]
+    assert sorted((r["guid"], r[DELETED_COLUMN]) for r in written) == [("a", None), ("b", None)]
