@@ -18,7 +18,7 @@ from tests.conftest import current_count, query
 from tests.helpers import materialize_api, materialized_tables
 
 CATALOG_JOB = "posit_connect_catalog_refresh"
-PER_ITEM_JOB = "posit_connect_per_item_refresh"
+DAILY_JOB = "posit_connect_daily_refresh"
 PER_ITEM_TABLES = ("content_jobs", "environment_variables", "oauth_associations")
 PER_ITEM_ROUTES = {
     "content_jobs": "GET /__api__/v1/content/{guid}/jobs",
@@ -78,22 +78,26 @@ def test_an_unchanged_catalog_rerun_costs_the_same_with_50_or_5000_items(
 def test_the_per_item_job_asks_once_per_item_and_table_and_says_so(posit_sim):
     instance = DagsterInstance.ephemeral()
 
-    result = run_job(PER_ITEM_JOB, instance)
+    result = run_job(DAILY_JOB, instance)
 
     assert result.success
     items = len(posit_sim.data.live_content())
     requests = posit_sim.stats()["requests"]
-    # the content list they fan out from, then one request per item and table
+    # the content list they fan out from, then one request per item and table; the daily job
+    # also reads packages (server-wide: its pages, and the server's version it needs)
     assert requests["GET /__api__/v1/content"] == 1
     assert {t: requests[route] for t, route in PER_ITEM_ROUTES.items()} == dict.fromkeys(
         PER_ITEM_TABLES, items
     )
-    assert requests["total"] == 1 + 3 * items
+    packages = requests["GET /__api__/v1/packages"] + requests.get(
+        "GET /__api__/server_settings", 0
+    )
+    assert requests["total"] == 1 + 3 * items + packages
     materialized = {
         event.asset_key.path[-1]: event.materialization.metadata
         for event in result.get_asset_materialization_events()
     }
-    assert set(materialized) == set(PER_ITEM_TABLES)
+    assert set(materialized) == {*PER_ITEM_TABLES, "packages"}
     for table in PER_ITEM_TABLES:
         assert materialized[table]["requests"].value == items, table
     expected = posit_sim.expected_counts()
@@ -139,12 +143,12 @@ def test_items_with_more_bundles_than_a_page_are_read_whole(posit_sim, monkeypat
 
 def test_a_finished_job_replaces_its_running_row(posit_sim):
     instance = DagsterInstance.ephemeral()
-    assert run_job(PER_ITEM_JOB, instance).success
+    assert run_job(DAILY_JOB, instance).success
     (running,) = query(POSIT_CONNECT, "SELECT count(*) FROM content_jobs WHERE status = 0")[0]
     finished = posit_sim.mutate("finish_jobs", {})["finished"]
     assert running == len(finished) > 0
 
-    assert run_job(PER_ITEM_JOB, instance).success
+    assert run_job(DAILY_JOB, instance).success
 
     assert (
         current_count(POSIT_CONNECT, "content_jobs") == posit_sim.expected_counts()["content_jobs"]
@@ -186,7 +190,7 @@ def test_the_loader_only_reads_environment_variables(posit_sim):
             "AND table_name = 'environment_variables' AND column_name NOT LIKE '_dlt%'",
         )
     }
-    assert columns == {"content_guid", "name", "deleted_time"}
+    assert columns == {"content_guid", "name", "deleted_time", "row_hash"}
 
 
 def test_an_old_server_fails_only_oauth_associations_and_names_the_version(posit_sim):
@@ -242,10 +246,10 @@ def test_a_server_before_v1_jobs_fails_only_content_jobs_and_oauth_associations(
 
 def test_an_item_whose_variables_were_all_removed_has_none_current(posit_sim):
     instance = DagsterInstance.ephemeral()
-    assert run_job(PER_ITEM_JOB, instance).success
+    assert run_job(DAILY_JOB, instance).success
     cleared = posit_sim.mutate("clear_environment", {"n": 2})["cleared"]
 
-    assert run_job(PER_ITEM_JOB, instance).success
+    assert run_job(DAILY_JOB, instance).success
 
     listed = ", ".join(repr(guid) for guid in cleared)
     current = query(
