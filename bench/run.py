@@ -381,8 +381,9 @@ class Bench:
         with SimulatorProcess(**{**SMALL, **sizes}) as sim:
             for _ in range(self.options.repeat):
                 workdir = self.workdir("j")
-                first_runs.append(run_contender("ours", sim, hourly, workdir))
-                reruns.append(run_contender("ours", sim, hourly, workdir))
+                profile = self.options.profile
+                first_runs.append(run_contender("ours", sim, hourly, workdir, profile))
+                reruns.append(run_contender("ours", sim, hourly, workdir, profile))
                 shutil.rmtree(workdir, ignore_errors=True)
                 self.progress(
                     f"j ours: first {first_runs[-1].seconds:.2f}s, rerun {reruns[-1].seconds:.2f}s "
