@@ -22,6 +22,7 @@ other endpoints' lists, which are requested once per run however many tables use
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -65,6 +66,8 @@ from assets.row_versions import ensure_row_versions
 DELETED_COLUMN = "deleted_time"
 ROW_KEY_COLUMN = "row_key"
 FANOUT_BATCH = 200
+# Rows of a fan-out table without a change field held back to see whether they changed.
+FANOUT_HELD_ROWS = 50_000
 # Rows per Arrow table handed to dlt: dlt's per-item cost (schema merge, incremental: ~10 ms)
 # is fixed, so fewer, larger tables are cheaper; ~6 MB of visits each, memory stays flat.
 ARROW_BATCH_ROWS = 20_000
@@ -305,6 +308,12 @@ def fan_out(
     emptied = []
     deleted_time = datetime.now(UTC)  # a timestamp, as the column is typed
     key_column = endpoint.key[0]
+    # Every parent is requested on every run: if the server answered exactly what the last
+    # load stored, the table is left out of the load as an unchanged snapshot is. Until then
+    # the rows are held, up to FANOUT_HELD_ROWS.
+    held: list[list[dict[str, Any]]] | None = [] if endpoint.change_field is None else None
+    held_rows = 0
+    answers: list[tuple[str, list[dict[str, Any]]]] = []
 
     for results in fetch_each(to_fetch, fetch, max_concurrency):
         batch: list[dict[str, Any]] = []
@@ -317,11 +326,29 @@ def fan_out(
                 with_rows[parent_key] = True
             elif with_rows.pop(parent_key, False):
                 emptied.append(parent_key)
+            if held is not None:
+                answers.append((parent_key, rows))
             batch.extend({**r, DELETED_COLUMN: None} for r in coerce_rows(endpoint, rows))
             seen[parent_key] = current[parent_key]
         progress.add(len(batch), pages=len(results))
-        if batch:
+        if held is not None:
+            held.append(batch)
+            held_rows += len(batch)
+            if held_rows <= FANOUT_HELD_ROWS:
+                continue
+            forget_last_load()  # this load is not the one the digest describes
+            yield from (b for b in held if b)
+            held = None
+        elif batch:
             yield batch
+
+    if held is not None:
+        if gone or emptied:  # tombstones follow: not the load the digest describes
+            forget_last_load()
+        elif unchanged_since_last_load(endpoint, answers):
+            progress_log.info("%s: unchanged since the last load, nothing written", endpoint.table)
+            held = []
+        yield from (b for b in held if b)
 
     tombstones = [{key_column: k, DELETED_COLUMN: deleted_time} for k in (*gone, *emptied)]
     for parent_key in gone:
@@ -782,6 +809,13 @@ def unchanged_since_last_load(endpoint: Endpoint, current: list[Any]) -> bool:
     unchanged = state.get("snapshot_digest") == digest
     state["snapshot_digest"] = digest
     return unchanged and _destination_merges(endpoint)
+
+
+def forget_last_load() -> None:
+    """Drop the digest `unchanged_since_last_load` compares with: this load stores something
+    else, so the next one must load whatever it finds."""
+    with contextlib.suppress(Exception):  # outside a pipeline there is no digest
+        dlt.current.resource_state().pop("snapshot_digest", None)
 
 
 def _destination_merges(endpoint: Endpoint) -> bool:

@@ -4,7 +4,10 @@ requests, response bodies written to files as they arrive, then one
 `CREATE TABLE ... AS SELECT * FROM read_json(...)` per table in DuckDB. Per-item requests run
 on 16 threads (one session each). No history, no incremental state, no type hints: a lower
 bound for what loading the same responses into DuckDB costs, not a product.
-It requests exactly what `ours` requests (`include=owner,tags`, `limit=500`).
+It requests exactly what `ours` requests (`include=owner,tags`, `limit=500`), and as many at
+a time: several per-item tables are fetched one after another, as `ours` fetches them (each
+holds its rows until it has ARROW_BATCH_ROWS of them, so dlt's turn-taking between resources
+reaches the next table only when one is done), so at most 16 requests are in flight.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,13 @@ import requests
 
 THREADS = 16
 API = "/__api__/v1"
+# Tables requested once per content item, with their paths in `assets/posit_connect/settings.py`
+# (not imported: it would load dlt into the floor's process and its peak RSS).
+PER_ITEM_PATHS = {
+    "content_item": "/content/{guid}",
+    "content_permissions": "/content/{guid}/permissions",
+    "bundles": "/content/{guid}/bundles",  # issue 22 (h), once the catalog has the table
+}
 
 
 class Floor:
@@ -44,13 +55,22 @@ class Floor:
         path.write_bytes(self.get("/content", include="owner,tags").content)
         return path
 
-    def content_item(self) -> Path:
-        guids = [item["guid"] for item in self.get("/content", include="owner,tags").json()]
-        path = self.workdir / "content_item.jsonl"
+    @cached_property
+    def guids(self) -> list[str]:
+        return [item["guid"] for item in self.get("/content", include="owner,tags").json()]
+
+    def per_item(self, table: str) -> Path:
+        """One request per content item, THREADS at a time, each body one line of a file."""
+        path = self.workdir / f"{table}.jsonl"
+        template = PER_ITEM_PATHS[table]
         with path.open("wb") as out, ThreadPoolExecutor(THREADS) as pool:
-            for body in pool.map(lambda guid: self.get(f"/content/{guid}").content, guids):
+            get = lambda guid: self.get(template.format(guid=guid)).content  # noqa: E731
+            for body in pool.map(get, self.guids):
                 out.write(body.strip() + b"\n")
         return path
+
+    def fetch(self, table: str) -> Path:
+        return self.per_item(table) if table in PER_ITEM_PATHS else getattr(self, table)()
 
     def content_visits(self) -> Path:
         pages = self.workdir / "content_visits"
@@ -67,10 +87,16 @@ class Floor:
 
 
 # Each table's rows, as DuckDB's C++ JSON reader makes them from the files written above.
+OBJECT_LINES = "SELECT * FROM read_json('{path}', format = 'newline_delimited')"
+ARRAY_LINES = (
+    "SELECT unnest(json, max_depth := 2) "
+    "FROM read_json('{path}', format = 'newline_delimited', records = false)"
+)
 ROWS_SQL = {
     "content": "SELECT * FROM read_json('{path}')",
-    "content_item": "SELECT * FROM read_json('{path}', format = 'newline_delimited')",
     "content_visits": "SELECT unnest(results, max_depth := 2) FROM read_json('{path}/*.json')",
+    **{t: ARRAY_LINES for t in PER_ITEM_PATHS},
+    "content_item": OBJECT_LINES,  # one object per item, the others a list per item
 }
 
 
@@ -80,7 +106,7 @@ def run(url: str, api_key: str, workdir: Path, tables: list[str]) -> dict[str, A
     rows = {}
     with duckdb.connect(str(workdir / "floor.duckdb")) as con:
         for table in tables:
-            path = getattr(floor, table)()
+            path = floor.fetch(table)
             con.execute(f"CREATE TABLE {table} AS {ROWS_SQL[table].format(path=path)}")
             rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return {"seconds": time.perf_counter() - started, "rows": rows}

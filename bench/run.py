@@ -29,7 +29,7 @@ from bench.floor import THREADS as FLOOR_THREADS
 from bench.sim import REPO_ROOT, SimulatorProcess
 
 CONTENDERS = ("seed", "floor", "dlt-arrow", "ours")
-WORKLOADS = ("a", "b", "c", "d", "e", "f", "g", "j")
+WORKLOADS = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
 # Contenders that measure some workloads only: a bound for them, not a loader of every table;
 # the seed takes minutes and gigabytes from 200,000 visits on, so it stays out of (g).
 ONLY_IN = {"dlt-arrow": ("a", "c"), "seed": ("a", "b", "c")}
@@ -94,6 +94,11 @@ TABLE_WORKLOADS = {
 }
 # (g): a first load of a long usage history at real latency (`--scale` shrinks the visits).
 HISTORY_VISITS, HISTORY_DAYS, HISTORY_LATENCY_MS = 1_000_000, 730, 50
+# (h): the first load of the per-item tables of a big catalog at real latency.
+BIG_CATALOG_ITEMS, BIG_CATALOG_LATENCY_MS = 20_000, 50
+PER_ITEM_TABLES = ("content_item", "content_permissions", "bundles")  # those in the catalog
+# (i): the first load of (g)'s history, ten times as many visits, against the same at (g)'s size.
+LONG_HISTORY_VISITS = (1_000_000, 10_000_000)
 # (j): the hourly (catalog) tables of a big server, loaded once, then rerun unchanged.
 QUIET_SERVER = {"content": 20_000, "users": 2_000, "groups": 50}
 # (d): every table, sized so each load mode has real work.
@@ -212,7 +217,7 @@ class Bench:
     def repeats(self, contender: str, label: str = "") -> int:
         if contender == "seed":
             return self.options.seed_repeat
-        return self.options.memory_repeat if label == "e" else self.options.repeat
+        return self.options.memory_repeat if label in ("e", "i-memory") else self.options.repeat
 
     def workdir(self, label: str) -> Path:
         return self.root / f"{label}-{time.monotonic_ns()}"
@@ -311,6 +316,57 @@ class Bench:
         workload.sim["latency_ms"] = HISTORY_LATENCY_MS
         self.table_workload(workload)
 
+    def big_catalog(self) -> None:
+        """(h) the per-item tables of 20,000 content items, at 50 ms a request."""
+        from assets.posit_connect.settings import ENDPOINTS
+
+        in_catalog = {e.table for e in ENDPOINTS}
+        tables = [t for t in PER_ITEM_TABLES if t in in_catalog]
+        items = max(1, int(BIG_CATALOG_ITEMS * self.options.scale))
+        workload = Workload(
+            "h",
+            f"(h) {', '.join(tables)}: {items:,} items, {BIG_CATALOG_LATENCY_MS} ms",
+            {**SMALL, "content": items, "latency_ms": BIG_CATALOG_LATENCY_MS},
+            tables,
+            # the floor's 16 threads: both have 16 requests in flight, one table after another
+            {"SOURCES__POSIT_CONNECT_SOURCE__MAX_CONCURRENCY": str(FLOOR_THREADS)},
+        )
+        self.table_workload(workload)
+        for row in self.rows:
+            if row.workload == workload.title:
+                run = row.runs[-1]
+                in_flight = run.requests * BIG_CATALOG_LATENCY_MS / 1000 / run.seconds
+                row.note += f", {in_flight:.1f} requests in flight on average"
+
+    def long_history(self) -> None:
+        """(i) peak RSS and time of the first load of 1,000,000 and 10,000,000 visits."""
+        if "ours" not in self.options.contenders:
+            return
+        rows = []
+        for size in LONG_HISTORY_VISITS:
+            visits = int(size * self.options.scale)
+            sim = {
+                **SMALL,
+                "content": 200,
+                "visits": visits,
+                "usage_days": HISTORY_DAYS,
+                "latency_ms": HISTORY_LATENCY_MS,
+            }
+            title = f"(i) {visits:,} visits over {HISTORY_DAYS} days, {HISTORY_LATENCY_MS} ms"
+            latency = sim.pop("latency_ms")
+            with SimulatorProcess(latency, **sim) as simulator:
+                runs = self.measure("ours", simulator, ["content_visits"], "i-memory")
+            rows.append(Row(title, "ours", runs, "", f"{runs[-1].requests} requests"))
+        if len(rows) == 2:
+            small, large = rows
+            ratio = LONG_HISTORY_VISITS[1] / LONG_HISTORY_VISITS[0]
+            self.extra_lines.append(
+                f"(i) ours, {ratio:.0f}x the visits: {large.seconds / small.seconds:.2f}x the "
+                f"time, {large.rss_mb / small.rss_mb:.2f}x the peak RSS "
+                f"({large.rss_mb:.0f} / {small.rss_mb:.0f} MB)"
+            )
+        self.rows += rows
+
     def hourly_rerun(self) -> None:
         """(j) every hourly-scheduled table rerun against a big server that did not change."""
         if "ours" not in self.options.contenders:
@@ -325,8 +381,9 @@ class Bench:
         with SimulatorProcess(**{**SMALL, **sizes}) as sim:
             for _ in range(self.options.repeat):
                 workdir = self.workdir("j")
-                first_runs.append(run_contender("ours", sim, hourly, workdir))
-                reruns.append(run_contender("ours", sim, hourly, workdir))
+                profile = self.options.profile
+                first_runs.append(run_contender("ours", sim, hourly, workdir, profile))
+                reruns.append(run_contender("ours", sim, hourly, workdir, profile))
                 shutil.rmtree(workdir, ignore_errors=True)
                 self.progress(
                     f"j ours: first {first_runs[-1].seconds:.2f}s, rerun {reruns[-1].seconds:.2f}s "
@@ -442,7 +499,8 @@ def _arguments() -> argparse.Namespace:
         "--scale",
         type=float,
         default=1.0,
-        help="size of (g)'s visits and (j)'s items and users against the targets' (default 1)",
+        help="size of (g)-(i)'s visits or items and (j)'s items and users against the "
+        "targets' (default 1)",
     )
     parser.add_argument(
         "-r", "--repeat", type=int, default=3, help="runs per contender (median; default 3)"
@@ -488,6 +546,8 @@ def main() -> None:
         "e": bench.memory,
         "f": bench.code_location,
         "g": bench.first_history_load,
+        "h": bench.big_catalog,
+        "i": bench.long_history,
         "j": bench.hourly_rerun,
     }
     started = time.monotonic()

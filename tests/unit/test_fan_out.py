@@ -13,6 +13,7 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from assets import _catalog
 from assets._catalog import DELETED_COLUMN, Endpoint, fan_out
 from assets._http import Progress
 
@@ -162,3 +163,43 @@ def test_a_parent_whose_rows_are_all_gone_gets_one_tombstone(load):
     empty.clear()
     written = load_once(load, server, endpoint)[1]
     assert sorted((r["guid"], r[DELETED_COLUMN]) for r in written) == [("a", None), ("b", None)]
+
+
+def test_without_a_change_field_an_unchanged_answer_is_not_written_again(load):
+    endpoint = replace(ITEM, change_field=None)
+    server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
+    assert len(load_once(load, server, endpoint)[1]) == 2
+    assert load_once(load, server, endpoint) == (["a", "b"], [])
+
+    server.deployed["b"] = "2025-02-01T00:00:00Z"  # one answer changed: every row is written
+    requested, written = load_once(load, server, endpoint)
+    assert requested == ["a", "b"] and sorted(r["guid"] for r in written) == ["a", "b"]
+    assert load_once(load, server, endpoint) == (["a", "b"], [])
+
+
+def test_without_a_change_field_a_parent_gone_writes_its_tombstone_and_the_rest(load):
+    endpoint = replace(ITEM, change_field=None)
+    server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
+    load_once(load, server, endpoint)
+    server.missing = {"b"}
+    written = load_once(load, server, endpoint)[1]
+    assert sorted((r["guid"], r[DELETED_COLUMN] is not None) for r in written) == [
+        ("a", False),
+        ("b", True),
+    ]
+    server.missing = set()  # b is back and a unchanged: not the last load's answer, so written
+    assert sorted(r["guid"] for r in load_once(load, server, endpoint)[1]) == ["a", "b"]
+
+
+def test_without_a_change_field_rows_beyond_the_held_ones_are_written_every_load(load, monkeypatch):
+    monkeypatch.setattr(_catalog, "FANOUT_BATCH", 1)
+    endpoint = replace(ITEM, change_field=None)
+    server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
+    load_once(load, server, endpoint)
+    assert load_once(load, server, endpoint)[1] == []
+    monkeypatch.setattr(_catalog, "FANOUT_HELD_ROWS", 1)  # too many to hold: streamed
+    assert len(load_once(load, server, endpoint)[1]) == 2
+    monkeypatch.setattr(_catalog, "FANOUT_HELD_ROWS", 50_000)
+    # the digest of the last load but one is forgotten: this load writes its rows again
+    assert len(load_once(load, server, endpoint)[1]) == 2
+    assert load_once(load, server, endpoint)[1] == []
