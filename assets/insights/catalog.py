@@ -130,21 +130,22 @@ POSIT_CONNECT_INSIGHTS = (
         api="posit_connect",
         name="runtime_versions",
         description=(
-            "R, Python and Quarto versions current content was deployed with, and how many "
-            "items use each (from the content alone: whether a version is still installed "
-            "needs the server's runtimes list)."
+            "Runtime versions current content was deployed with or the server has installed: "
+            "how many items use each, and whether it is installed (a version in use but not "
+            "installed is content that will not run again as deployed)."
         ),
-        reads=("content",),
+        reads=("content", "runtimes"),
         order_by="server, runtime, version",
         columns={
             "server": SERVER,
-            "runtime": "r, python or quarto",
-            "version": "the version the content was deployed with",
-            "content_items": "current content items deployed with it",
+            "runtime": "r, python, quarto, tensorflow or nodejs",
+            "version": "the version content was deployed with or the server has installed",
+            "content_items": "current content items deployed with it (0: installed, unused)",
+            "installed": "whether the server has the version installed (the runtimes table)",
             "as_of": AS_OF,
         },
         chart=charts.runtime_versions,
-        preview=("server", "runtime", "version", "content_items"),
+        preview=("server", "runtime", "version", "content_items", "installed"),
     ),
 )
 

@@ -143,9 +143,12 @@ def runtime_versions(rows: Rows) -> bytes | None:
     if not rows:
         return None
     with_server = _several_servers(rows)
-    top = sorted(rows, key=lambda row: -row["content_items"])[:TOP]
+    in_use = [row for row in rows if row["content_items"]]
+    top = sorted(in_use, key=lambda row: -row["content_items"])[:TOP]
     labels = [
-        f"{row['runtime']} {row['version']}" + (f" ({row['server']})" if with_server else "")
+        f"{row['runtime']} {row['version']}"
+        + (f" ({row['server']})" if with_server else "")
+        + ("" if row["installed"] else ", not installed")
         for row in top
     ]
     return _barh(

@@ -15,6 +15,7 @@ from assets.insights.catalog import INSIGHTS
 from assets.insights.tables import InsightTable, read_published
 from assets.registry import API_BY_NAME
 from orchestration.definitions import build_definitions
+from simulators.posit_connect.server_wide import RUNTIME_SINCE, runtime_settings
 
 SERVER = "default"
 STALE_DAYS = 90
@@ -195,9 +196,18 @@ def check_posit_connect(sim: Any, tables: dict[str, InsightTable], server: str =
         )
         if item[field] is not None
     )
+    installed = {
+        (runtime, installation["version"])
+        for runtime in RUNTIME_SINCE
+        if sim.has_route(f"/__api__/v1/server_settings/{runtime}")
+        for installation in runtime_settings(runtime)["installations"]
+    }
     _assert_rows(
         _by(tables["runtime_versions"], "server", "runtime", "version"),
-        {(server, *key): {"content_items": n} for key, n in runtimes.items()},
+        {
+            (server, *key): {"content_items": runtimes.get(key, 0), "installed": key in installed}
+            for key in runtimes.keys() | installed
+        },
     )
 
 
