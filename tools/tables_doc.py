@@ -75,9 +75,9 @@ def per_request(endpoint: Endpoint) -> str:
 
 def request_cost(endpoint: Endpoint) -> str:
     """The requests one run of the table's cadence makes for it."""
-    if endpoint.derive:
+    if endpoint.derive and not endpoint.path:
         return "none of its own (derived from lists other tables request)"
-    if endpoint.mode == "custom":
+    if endpoint.mode == "custom" or endpoint.derive:
         return "see what it holds"
     if endpoint.mode == "events":
         return f"{per_request(endpoint)} events new since the last run"
