@@ -5,7 +5,7 @@ once the responses are parsed in C++ (and, for `content`, `tags` is not a nested
 The floor's requests, then DuckDB's C++ JSON reader builds one Arrow table with an MD5 row
 hash (no Python per row), and `pipeline.run` loads it with `ours`' write disposition for the
 table, Parquet, into DuckDB:
-- `content`: merge ``scd2`` with the hash as the version id (`_dlt_id`); `owner` and `tags`
+- `content`: merge ``scd2`` with the hash as the version column (`row_hash`); `owner` and `tags`
   stay nested, so dlt stores them as JSON columns and makes no nested table;
 - `content_visits`: merge ``insert-only`` on the hash as `row_key`, timestamps as DuckDB
   reads them.
@@ -30,6 +30,7 @@ import pyarrow as pa
 # Before the clock, as `ours` does when its code location loads (assets/_arrow.py imports
 # pandas and pyarrow.parquet, which dlt's Parquet writer would otherwise import inside the
 # first pipeline.run, about 1.5 s on this machine).
+from assets._arrow import ROW_VERSION
 from assets.posit_connect.settings import CATALOG
 from bench.floor import ROWS_SQL, Floor
 
@@ -44,7 +45,7 @@ def make_pipeline(workdir: Path, name: str) -> dlt.Pipeline:
 
 
 # The column that takes each row's hash: the version id of `content`, the key of visits.
-HASH_COLUMN = {"content": "_dlt_id", "content_visits": "row_key"}
+HASH_COLUMN = {"content": ROW_VERSION, "content_visits": "row_key"}
 
 
 def load(pipeline: dlt.Pipeline, table: str, rows: pa.Table) -> float:
