@@ -12,6 +12,7 @@ reaches the next table only when one is done), so at most 16 requests are in fli
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -30,8 +31,11 @@ API = "/__api__/v1"
 PER_ITEM_PATHS = {
     "content_item": "/content/{guid}",
     "content_permissions": "/content/{guid}/permissions",
-    "bundles": "/content/{guid}/bundles",  # issue 22 (h), once the catalog has the table
+    "bundles": "/content/{guid}/bundles",
 }
+# Per-item routes paged as `ours` pages them: `page_number` until an empty page (the API gives
+# no total), so both make the same requests.
+PAGED_UNTIL_EMPTY = {"bundles": 500}
 
 
 class Floor:
@@ -63,10 +67,21 @@ class Floor:
         """One request per content item, THREADS at a time, each body one line of a file."""
         path = self.workdir / f"{table}.jsonl"
         template = PER_ITEM_PATHS[table]
+        page_size = PAGED_UNTIL_EMPTY.get(table)
+
+        def get(guid: str) -> list[bytes]:
+            if page_size is None:
+                return [self.get(template.format(guid=guid)).content]
+            bodies = []
+            for page in itertools.count(1):
+                body = self.get(template.format(guid=guid), page_number=page, page_size=page_size)
+                if not body.json():
+                    return bodies
+                bodies.append(body.content)
+
         with path.open("wb") as out, ThreadPoolExecutor(THREADS) as pool:
-            get = lambda guid: self.get(template.format(guid=guid)).content  # noqa: E731
-            for body in pool.map(get, self.guids):
-                out.write(body.strip() + b"\n")
+            for bodies in pool.map(get, self.guids):
+                out.writelines(body.strip() + b"\n" for body in bodies)
         return path
 
     def fetch(self, table: str) -> Path:
