@@ -10,10 +10,10 @@ from __future__ import annotations
 import io
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.figure import Figure
-from PIL import Image
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_PX, HEIGHT_PX, DPI = 800, 450, 100
 TOP = 20
@@ -29,11 +29,17 @@ OUTCOME_COLOURS = {
 
 
 def _figure() -> Figure:
+    # Imported when a chart is drawn, not with the code location: matplotlib and Pillow add
+    # about 50 MB to every process that loads the definitions, loads included.
+    from matplotlib.figure import Figure
+
     # A Figure of its own, not pyplot's global state: safe in a run's threads, no display.
     return Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
 
 
 def _png(figure: Figure) -> bytes:
+    from PIL import Image
+
     drawn = io.BytesIO()
     figure.savefig(drawn, format="png", dpi=DPI)  # the figure's size exactly: no tight bbox
     # 64 colours are plenty for flat bars and lines and make the PNG a third of the size:
