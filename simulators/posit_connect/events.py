@@ -144,7 +144,8 @@ class EventLog:
 
 class SessionLog(EventLog):
     """Shiny sessions, which have an end. Connect's `from` drops only the sessions that ended
-    before it: one that started earlier and ended at or after it, or is still open, is
+    before it (connectapi `get_usage_shiny` documentation; posit-sdk
+    src/posit/connect/metrics/shiny_usage.py passes `from`/`to` through): one that started earlier and ended at or after it, or is still open, is
     returned too (so a session spanning two windows is in both). A session's end is derived
     from its bits (`duration_us`), unless it was opened or closed since (`ends`: position ->
     end, None while open)."""

@@ -419,6 +419,9 @@ class PositConnectSimulator(Simulator):
             raise forbidden()
         return item
 
+    # GET /v1/content/{guid}/bundles: page_number and page_size (default 20), a bare array
+    # with no total (Posit's API reference, schema Bundle; posit-sdk
+    # src/posit/connect/bundles.py reads one page).
     def _bundles(self, request: Request) -> Response:
         with self._data_lock:
             bundles = self.details.bundles(self._live_content(request)["guid"])
@@ -427,6 +430,8 @@ class PositConnectSimulator(Simulator):
         # a bare array with no total: the caller pages until a page comes back empty
         return Response(200, page_number_slice(bundles, request))
 
+    # Shapes: Posit's API reference (GET /v1/content/{guid}/jobs, schema Job) and posit-sdk
+    # src/posit/connect/jobs.py with its recorded jobs fixtures.
     def _jobs(self, request: Request) -> Response:
         with self._data_lock:
             guid = self._collaborated(request)["guid"]
@@ -438,6 +443,8 @@ class PositConnectSimulator(Simulator):
             jobs = self.details.jobs(guid, version_tuple(self.version))
         return Response(200, _find(jobs, "key", request.path_params["key"]))
 
+    # GET /v1/content/{guid}/environment answers a list of names (Posit's API reference;
+    # posit-sdk src/posit/connect/environment_variables.py); values only go in, by PATCH/PUT.
     def _environment(self, request: Request) -> Response:
         with self._data_lock:
             guid = self._collaborated(request)["guid"]
@@ -446,6 +453,7 @@ class PositConnectSimulator(Simulator):
     def _refuse_write(self, request: Request) -> Response:
         raise method_not_allowed()
 
+    # posit-sdk src/posit/connect/oauth/associations.py (content.oauth.associations).
     def _associations(self, request: Request) -> Response:
         with self._data_lock:
             return Response(200, self.details.associations(self._collaborated(request)["guid"]))
@@ -566,6 +574,8 @@ class PositConnectSimulator(Simulator):
         return Response(200, body)
 
     # -- handlers: the server itself -----------------------------------------------------------
+    # GET /v1/packages: page_number envelope (Posit's API reference; posit-sdk
+    # src/posit/connect/packages.py, @requires 2024.11.0).
     def _packages(self, request: Request) -> Response:
         with self._data_lock:
             rows = [
@@ -582,18 +592,22 @@ class PositConnectSimulator(Simulator):
 
         return serve
 
+    # posit-sdk src/posit/connect/environments.py (schema Environment, 2023.05.0).
     def _environments(self, request: Request) -> Response:
         return Response(
             200,
             server_wide.environments(self.data_sizes.environments, self.seed, self.generated_at_us),
         )
 
+    # posit-sdk src/posit/connect/system.py (system.caches.runtime), schema RuntimeCaches.
     def _runtime_caches(self, request: Request) -> Response:
         return Response(200, server_wide.runtime_caches())
 
     def _hosts(self, request: Request) -> Response:
         return Response(200, server_wide.hosts(self.version, ts.now_us()))
 
+    # posit-sdk src/posit/connect/metrics/hits.py (client.metrics.hits, 2025.04.0): one
+    # array per from/to window, no paging; Posit's API reference, schema Hit.
     def _hits(self, request: Request) -> Response:
         """No paging: every hit in the inclusive [from, to] window in one array. An
         administrator sees every item's hits, a publisher those of their own content."""
