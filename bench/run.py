@@ -268,40 +268,46 @@ class Bench:
         """(d) every asset twice against an unchanged server."""
         if "ours" not in self.options.contenders:
             return
-        first_runs, second_runs = [], []
         with SimulatorProcess(**RERUN_SIM) as sim:
-            for _ in range(self.options.repeat):
-                workdir = self.workdir("d")
-                profile = self.options.profile
-                first_runs.append(run_contender("ours", sim, None, workdir, profile))
-                second_runs.append(run_contender("ours", sim, None, workdir, profile))
-                shutil.rmtree(workdir, ignore_errors=True)
-                self.progress(
-                    f"d ours: first {first_runs[-1].seconds:.2f}s "
-                    f"({first_runs[-1].requests} requests), second "
-                    f"{second_runs[-1].seconds:.2f}s ({second_runs[-1].requests} requests)"
-                )
-        title = "(d) every asset, unchanged rerun"
-        self.rows.append(
-            Row(title, "ours 1st run", first_runs, "", f"{first_runs[-1].requests} requests")
-        )
-        self.rows.append(
-            Row(
-                title,
-                "ours 2nd run",
-                second_runs,
-                "ours 1st run",
-                f"{second_runs[-1].requests} requests",
-            )
-        )
-        routes = ", ".join(
-            f"{route.split('/v1/', 1)[-1]} {count}"
-            for route, count in sorted(second_runs[-1].by_route.items())
-        )
+            first_runs, reruns = self.load_twice("d", sim, None)
+        routes = self.rerun_rows("(d) every asset, unchanged rerun", first_runs, reruns)
         self.extra_lines.append(
             f"(d) requests of the unchanged run, by route: {routes} "
             f"({RERUN_SIM['users']:,} users, {RERUN_SIM['groups']} groups; events need one "
             "request each whatever their history)"
+        )
+
+    def load_twice(
+        self, label: str, sim: SimulatorProcess, tables: list[str] | None
+    ) -> tuple[list[Measurement], list[Measurement]]:
+        """`ours` loading `tables` (None: every asset) twice into the same fresh directory,
+        `repeat` times: the first loads and the unchanged reruns."""
+        first_runs, reruns = [], []
+        for _ in range(self.options.repeat):
+            workdir = self.workdir(label)
+            profile = self.options.profile
+            first_runs.append(run_contender("ours", sim, tables, workdir, profile))
+            reruns.append(run_contender("ours", sim, tables, workdir, profile))
+            shutil.rmtree(workdir, ignore_errors=True)
+            self.progress(
+                f"{label} ours: first {first_runs[-1].seconds:.2f}s "
+                f"({first_runs[-1].requests} requests), rerun {reruns[-1].seconds:.2f}s "
+                f"({reruns[-1].requests} requests)"
+            )
+        return first_runs, reruns
+
+    def rerun_rows(
+        self, title: str, first_runs: list[Measurement], reruns: list[Measurement]
+    ) -> str:
+        """The table's rows for a first load and its unchanged rerun; the rerun's requests by
+        route, as text."""
+        self.rows += [
+            Row(title, "ours 1st run", first_runs, "", f"{first_runs[-1].requests} requests"),
+            Row(title, "ours rerun", reruns, "ours 1st run", f"{reruns[-1].requests} requests"),
+        ]
+        return ", ".join(
+            f"{route.split('/v1/', 1)[-1]} {count}"
+            for route, count in sorted(reruns[-1].by_route.items())
         )
 
     def first_history_load(self) -> None:
@@ -377,29 +383,13 @@ class Bench:
         hourly = [e.table for e in ENDPOINTS if cadence_name(e) == CATALOG]
         sizes = {k: max(1, int(v * self.options.scale)) for k, v in QUIET_SERVER.items()}
         sizes["groups"] = QUIET_SERVER["groups"]
-        first_runs, reruns = [], []
         with SimulatorProcess(**{**SMALL, **sizes}) as sim:
-            for _ in range(self.options.repeat):
-                workdir = self.workdir("j")
-                profile = self.options.profile
-                first_runs.append(run_contender("ours", sim, hourly, workdir, profile))
-                reruns.append(run_contender("ours", sim, hourly, workdir, profile))
-                shutil.rmtree(workdir, ignore_errors=True)
-                self.progress(
-                    f"j ours: first {first_runs[-1].seconds:.2f}s, rerun {reruns[-1].seconds:.2f}s "
-                    f"({reruns[-1].requests} requests)"
-                )
+            first_runs, reruns = self.load_twice("j", sim, hourly)
         title = (
             f"(j) hourly tables, {sizes['content']:,} items, {sizes['users']:,} users, "
             f"{sizes['groups']} groups"
         )
-        first = Row(title, "ours 1st run", first_runs, "", f"{first_runs[-1].requests} requests")
-        rerun = Row(title, "ours rerun", reruns, "ours 1st run", f"{reruns[-1].requests} requests")
-        self.rows += [first, rerun]
-        routes = ", ".join(
-            f"{route.split('/v1/', 1)[-1]} {count}"
-            for route, count in sorted(reruns[-1].by_route.items())
-        )
+        routes = self.rerun_rows(title, first_runs, reruns)
         self.extra_lines.append(
             f"(j) requests of the unchanged hourly run, by route: {routes} ({', '.join(hourly)})"
         )
