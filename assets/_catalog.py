@@ -244,8 +244,13 @@ def row_key(row: dict[str, Any]) -> str:
     BLAKE2b-128 hex digest of the row as JSON with sorted keys and no spaces, values JSON
     cannot write as `str()` gives them (a timestamp: `2025-01-31 12:00:00+00:00`). Stored
     keys depend on these exact bytes: the insert-only merge adds an event whose key is new."""
-    canonical = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = _ROW_KEY_ENCODER.encode(row)
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+# `json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)`, with the encoder built
+# once instead of for every row (a third of the key's time on 200,000 visits)
+_ROW_KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 class EndpointFailures:
