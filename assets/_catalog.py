@@ -1,20 +1,7 @@
 """The shape of an endpoint catalog entry, and how each load mode becomes a dlt resource.
 
 A source's `settings.py` lists `Endpoint`s as data; `build_resources` turns them into dlt
-resources. The load modes are:
-
-- ``snapshot``: the endpoint returns the full current set every time. Written with dlt's
-  ``scd2`` merge: unchanged rows are left alone, changed rows get a new version, and rows
-  gone from the server are retired (``_dlt_valid_to`` set), never silently kept as current.
-- ``fanout``: one request per row of a parent list (e.g. one per content item). Only parents
-  that are new or whose ``change_field`` moved since the last successful run are requested;
-  a parent that disappeared gets a tombstone row (``deleted_time`` set) that retires its rows.
-- ``events``: append-only history (audit logs, visits). Loaded incrementally on ``cursor`` with
-  dlt's incremental state, merged ``insert-only`` on ``key`` so a retried run never duplicates.
-- ``latest``: rows that change in place and later vanish from the server for reasons that are
-  not deletions (OSCAR jobs, removed after a TTL). Every run lists them all (one request per
-  ``parent`` row when a parent is set); each row is replaced by its newest version on ``key``
-  (merge ``delete-insert``) and a row gone from the server is kept as last seen.
+resources, each as its `load` says: one of the `LoadMode` types below.
 
 Any mode can take its rows from ``derive(api)`` instead of a request: a table computed from
 other endpoints' lists, which are requested once per run however many tables use them.
@@ -35,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, ClassVar
 
 import dlt
 import orjson
@@ -103,32 +90,119 @@ class NestedList:
         return hints
 
 
+Rows = Callable[..., Iterator[Any]]  # what a mode hands dlt: a function that yields the rows
+
+
+class LoadMode:
+    """How a table is loaded, one type per mode. `name` is as tags, docs and stored snapshot
+    digests have it (never rename); `parent`, where a mode has one: the table its rows come from."""
+
+    name: ClassVar[str]
+    write_disposition: ClassVar[dict[str, Any]] = {
+        "disposition": "merge",
+        "strategy": "scd2",
+        "row_version_column_name": ROW_VERSION,
+    }
+    current_filter: ClassVar[str] = "_dlt_valid_to IS NULL"  # SQL: the rows describing now
+    merges_on_key: ClassVar[bool] = False  # on `key` (dlt's primary key), not versions (scd2)
+
+
+@dataclass(frozen=True)
+class Snapshot(LoadMode):
+    """The endpoint returns the full current set every time. Written with dlt's ``scd2`` merge:
+    unchanged rows are left alone, changed rows get a new version, and rows gone from the
+    server are retired (``_dlt_valid_to`` set), never silently kept as current."""
+
+    name = "snapshot"
+    parent: str | None = None  # a derived table's (`Endpoint.derive`) source list
+
+    def rows(self, api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
+        return _snapshot_rows(api, endpoint)
+
+
+@dataclass(frozen=True)
+class FanOut(LoadMode):
+    """One request per row of the ``parent`` list (its ``parent_key`` in the path): only for
+    parents new or whose ``change_field`` moved since the last successful run (without one, all
+    of them); a parent that disappeared gets a tombstone row (``deleted_time`` set)."""
+
+    name = "fanout"
+    current_filter = f"_dlt_valid_to IS NULL AND {DELETED_COLUMN} IS NULL"
+    parent: str
+    parent_key: str = "guid"
+    change_field: str | None = None
+
+    def rows(self, api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
+        return _fanout_rows(api, endpoint, max_concurrency)
+
+
+@dataclass(frozen=True)
+class Events(LoadMode):
+    """Append-only history (audit logs, visits), loaded incrementally on the time column
+    ``cursor`` (request parameters ``cursor_param``, ``end_param``; ``descending``: newest first)
+    and merged ``insert-only`` on ``key``, so a retried run never duplicates."""
+
+    name = "events"
+    write_disposition: ClassVar = {"disposition": "merge", "strategy": "insert-only"}
+    current_filter = "TRUE"
+    merges_on_key = True
+    parent: ClassVar[None] = None
+    cursor: str
+    cursor_param: str | None = None
+    end_param: str | None = None
+    descending: bool = False
+
+    def rows(self, api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
+        return _event_rows(api, endpoint, max_concurrency, window)
+
+
+@dataclass(frozen=True)
+class Latest(LoadMode):
+    """Rows that change in place and later vanish from the server for reasons that are not
+    deletions (OSCAR jobs, removed after a TTL). Every run lists them all (one request per
+    ``parent`` row when a parent is set); each row is replaced by its newest version on
+    ``key`` (merge ``delete-insert``) and a row gone from the server is kept as last seen."""
+
+    name = "latest"
+    write_disposition: ClassVar = {"disposition": "merge", "strategy": "delete-insert"}
+    current_filter = "TRUE"
+    merges_on_key = True
+    parent: str | None = None
+    parent_key: str = "guid"
+
+    def rows(self, api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
+        if self.parent is None:
+            return _snapshot_rows(api, endpoint)
+        return _latest_rows(api, endpoint, max_concurrency)
+
+
+@dataclass(frozen=True)
+class Custom(LoadMode):
+    """Rows the source writes itself (its own generator given to `make_resource`), appended."""
+
+    name = "custom"
+    write_disposition: ClassVar = {"disposition": "append"}
+    current_filter = "TRUE"
+    parent: ClassVar[None] = None
+
+
 @dataclass(frozen=True)
 class Endpoint:
     table: str
     path: str
     description: str
-    mode: str = "snapshot"  # snapshot | fanout | events | latest | custom
+    load: Snapshot | FanOut | Events | Latest | Custom = Snapshot()
     # none | page_number | page_number_until_empty | keyset | next_page (_http.PAGING_STYLES)
     paging: str = "none"
     params: dict[str, Any] = field(default_factory=dict)
     key: tuple[str, ...] = ()
-    # events: the time column the cursor follows and the request parameter that starts from it
-    cursor: str | None = None
-    cursor_param: str | None = None
-    end_param: str | None = None
-    descending: bool = False
-    # fanout: the parent list and which of its fields triggers a re-fetch
-    parent: str | None = None
-    parent_key: str = "guid"
-    change_field: str | None = None
     # what a reader needs, said in errors: a role, or a server version
     requires: str = ""
     string_columns: tuple[str, ...] = ()
     timestamp_columns: tuple[str, ...] = ()
     # types of columns that are often null, so the table has them from the first load
     column_types: dict[str, str] = field(default_factory=dict)
-    # snapshot tables: lists in each row that make nested tables (scd2 versions them with it)
+    # lists in each row that make nested tables (scd2 versions them with the row)
     nested: tuple[NestedList, ...] = ()
     # one response body -> rows, where a data selector cannot say it (a map keyed by name)
     unpack: Callable[[Any], Iterable[dict[str, Any]]] | None = None
@@ -157,9 +231,9 @@ class Endpoint:
             hints[name] = {"data_type": "text"}
         for name in self.timestamp_columns:
             hints[name] = {"data_type": "timestamp", "timezone": True}
-        if self.mode == "fanout":
+        if isinstance(self.load, FanOut):
             hints[DELETED_COLUMN] = {"data_type": "timestamp", "timezone": True, "nullable": True}
-        if self.write_disposition.get("strategy") == "scd2":
+        if self.load.write_disposition.get("strategy") == "scd2":
             # nullable: rows stored before the column existed have none (assets.row_versions)
             hints[ROW_VERSION] = {"data_type": "text", "nullable": True}
         return hints
@@ -182,31 +256,6 @@ class Endpoint:
         """Columns no two current rows share."""
         return self.unique_key or self.key
 
-    @property
-    def current_filter(self) -> str:
-        """SQL condition for the rows that describe the server as it is now."""
-        if self.mode in ("events", "latest", "custom"):
-            return "TRUE"
-        if self.mode == "fanout":
-            return f"_dlt_valid_to IS NULL AND {DELETED_COLUMN} IS NULL"
-        return "_dlt_valid_to IS NULL"
-
-    @property
-    def write_disposition(self) -> dict[str, Any]:
-        if self.mode == "events":
-            return {"disposition": "merge", "strategy": "insert-only"}
-        if self.mode == "latest":
-            return {"disposition": "merge", "strategy": "delete-insert"}
-        if self.mode == "custom":
-            return {"disposition": "append"}
-        return {"disposition": "merge", "strategy": "scd2", "row_version_column_name": ROW_VERSION}
-
-    @property
-    def primary_key(self) -> list[str] | None:
-        """dlt's primary key: the columns the table's merge matches rows on (events, latest);
-        None where the merge compares versions (scd2) or there is none."""
-        return list(self.key) if self.mode in ("events", "latest") else None
-
 
 def coerce_row(endpoint: Endpoint, row: dict[str, Any]) -> dict[str, Any]:
     """Ids to strings (servers send some as ints), timestamps parsed, a row key for events."""
@@ -221,7 +270,7 @@ def coerce_row(endpoint: Endpoint, row: dict[str, Any]) -> dict[str, Any]:
         items = row.get(nested.field)
         if nested.timestamp_columns and type(items) is list:
             row[nested.field] = [_with_timestamps(item, nested.timestamp_columns) for item in items]
-    if endpoint.mode == "events" and endpoint.key == (ROW_KEY_COLUMN,):
+    if isinstance(endpoint.load, Events) and endpoint.key == (ROW_KEY_COLUMN,):
         row[ROW_KEY_COLUMN] = row_key(row)
     return row
 
@@ -288,6 +337,7 @@ def fan_out(
     endpoint: Endpoint,
     parents: list[dict[str, Any]],
     fetch: Callable[[str], list[dict[str, Any]] | None],
+    *,
     max_concurrency: int,
     progress: Progress,
 ) -> Iterator[list[dict[str, Any]]]:
@@ -302,12 +352,13 @@ def fan_out(
     seen: dict[str, Any] = state.setdefault("seen", {})
     # parents whose last answer had rows (a dict, as state is JSON)
     with_rows: dict[str, bool] = state.setdefault("with_rows", {})
-    current = {str(p[endpoint.parent_key]): p.get(endpoint.change_field or "") for p in parents}
+    fanout = endpoint.load
+    current = {str(p[fanout.parent_key]): p.get(fanout.change_field or "") for p in parents}
     # Without a change field nothing tells a changed parent apart: request them all.
     to_fetch = [
         k
         for k, v in current.items()
-        if endpoint.change_field is None or k not in seen or seen[k] != v
+        if fanout.change_field is None or k not in seen or seen[k] != v
     ]
     gone = [k for k in seen if k not in current]
     emptied = []
@@ -316,7 +367,7 @@ def fan_out(
     # Every parent is requested on every run: if the server answered exactly what the last
     # load stored, the table is left out of the load as an unchanged snapshot is. Until then
     # the rows are held, up to FANOUT_HELD_ROWS.
-    held: list[list[dict[str, Any]]] | None = [] if endpoint.change_field is None else None
+    held: list[list[dict[str, Any]]] | None = [] if fanout.change_field is None else None
     held_rows = 0
     answers: list[tuple[str, list[dict[str, Any]]]] = []
 
@@ -452,10 +503,10 @@ def make_resource(
     **resource_kwargs: Any,
 ) -> DltResource:
     """Wrap a row generator as a dlt resource with the endpoint's table hints."""
-    merge_key = endpoint.key[0] if endpoint.mode == "fanout" and endpoint.key else None
-    primary_key = endpoint.primary_key
+    merge_key = endpoint.key[0] if isinstance(endpoint.load, FanOut) and endpoint.key else None
+    primary_key = list(endpoint.key) if endpoint.load.merges_on_key else None
 
-    row_id = row_id_kind(endpoint.write_disposition)
+    row_id = row_id_kind(endpoint.load.write_disposition)
     not_null = (*(primary_key or ()), *([merge_key] if merge_key else []))
 
     # functools.wraps keeps `rows`' signature, which dlt reads for incremental arguments.
@@ -471,7 +522,7 @@ def make_resource(
         generate,
         name=endpoint.table,
         table_name=endpoint.table,
-        write_disposition=endpoint.write_disposition,
+        write_disposition=endpoint.load.write_disposition,
         primary_key=primary_key,
         merge_key=merge_key,
         columns=endpoint.columns,
@@ -502,8 +553,8 @@ def unique_rows(endpoint: Endpoint, batches: Iterator[Any]) -> Iterator[Any]:
     if not identity:
         yield from batches
         return
-    merged_on_key = endpoint.mode in ("events", "latest")
-    windowed = endpoint.mode == "events"
+    merged_on_key = endpoint.load.merges_on_key
+    windowed = isinstance(endpoint.load, Events)
     single = identity[0] if len(identity) == 1 else None
     seen: set[Any] = set()
     previous: set[Any] = set()
@@ -751,28 +802,23 @@ def _window_bound(name: str, value: str | None) -> datetime | None:
 def build_resources(
     api: Any,
     endpoints: Iterable[Endpoint],
+    *,
     failures: EndpointFailures | None,
     max_concurrency: int,
     window: EventWindow,
 ) -> list[DltResource]:
-    """One dlt resource per catalog entry whose mode is generic (not ``custom``)."""
+    """One dlt resource per catalog entry whose mode has rows of its own (not `Custom`)."""
     if failures is not None:
         api.notes = failures.notes  # what a table notes about its load reaches the run
-    builders = {
-        "snapshot": _snapshot_rows,
-        "fanout": _fanout_rows,
-        "events": _event_rows,
-        "latest": _latest_rows,
-    }
     resources = []
     for endpoint in endpoints:
-        if endpoint.mode in builders:
-            rows = builders[endpoint.mode](api, endpoint, max_concurrency, window)
+        if not isinstance(endpoint.load, Custom):
+            rows = endpoint.load.rows(api, endpoint, max_concurrency, window)
             resources.append(make_resource(endpoint, from_one_server(api, rows), failures))
     return resources
 
 
-def _snapshot_rows(api: Any, endpoint: Endpoint, *_: Any) -> Callable[[], Iterator[Any]]:
+def _snapshot_rows(api: Any, endpoint: Endpoint) -> Rows:
     def rows() -> Iterator[list[dict[str, Any]]]:
         current = api.rows(endpoint.table)
         if unchanged_since_last_load(endpoint, current):
@@ -792,10 +838,10 @@ def unchanged_since_last_load(endpoint: Endpoint, current: list[Any]) -> bool:
     else. The digest covers the endpoint's hints too, so a changed definition loads again."""
     definition = [
         SNAPSHOT_DIGEST_VERSION,
-        endpoint.mode,
+        endpoint.load.name,
         endpoint.key,
         endpoint.columns,
-        endpoint.write_disposition,
+        endpoint.load.write_disposition,
         endpoint.string_columns,
         endpoint.timestamp_columns,
         [(nested.field, nested.timestamp_columns) for nested in endpoint.nested],
@@ -827,7 +873,7 @@ def _destination_merges(endpoint: Endpoint) -> bool:
     """Whether the run's destination merges this table as designed. One that cannot (the
     filesystem destination with LOAD_MERGE_FALLBACK=append) appends a full copy every run
     instead, and a skipped copy would be missing."""
-    disposition = endpoint.write_disposition
+    disposition = endpoint.load.write_disposition
     if disposition.get("disposition") != "merge":
         return False
     try:
@@ -852,39 +898,27 @@ def _destination_merges(endpoint: Endpoint) -> bool:
 _CAPABILITIES: dict[str, Any] = {}
 
 
-def _fanout_rows(
-    api: Any, endpoint: Endpoint, max_concurrency: int, *_: Any
-) -> Callable[[], Iterator[Any]]:
+def _fanout_rows(api: Any, endpoint: Endpoint, max_concurrency: int) -> Rows:
     def rows() -> Iterator[list[dict[str, Any]]]:
         progress = Progress(endpoint.table)
-        parents = api.rows(endpoint.parent)
+        parents = api.rows(endpoint.load.parent)
+        fetch = functools.partial(api.children, endpoint)
         yield from fan_out(
-            endpoint,
-            parents,
-            lambda key: api.children(endpoint, key),
-            max_concurrency,
-            progress,
+            endpoint, parents, fetch, max_concurrency=max_concurrency, progress=progress
         )
-        if endpoint.change_field is None:  # every parent was asked
-            progress.done(f"no rows for any of the {len(parents):,} {endpoint.parent} rows")
+        listed = f"{len(parents):,} {endpoint.load.parent} rows"
+        if endpoint.load.change_field is None:  # every parent was asked
+            progress.done(f"no rows for any of the {listed}")
         else:
-            progress.done(
-                f"none of the {len(parents):,} {endpoint.parent} rows is new or changed since "
-                "the last load"
-            )
+            progress.done(f"none of the {listed} is new or changed since the last load")
 
     return rows
 
 
-def _latest_rows(
-    api: Any, endpoint: Endpoint, max_concurrency: int, *_: Any
-) -> Callable[[], Iterator[Any]]:
-    if endpoint.parent is None:
-        return _snapshot_rows(api, endpoint)
-
+def _latest_rows(api: Any, endpoint: Endpoint, max_concurrency: int) -> Rows:
     def rows() -> Iterator[list[dict[str, Any]]]:
         progress = Progress(endpoint.table)
-        parents = [str(p[endpoint.parent_key]) for p in api.rows(endpoint.parent)]
+        parents = [str(p[endpoint.load.parent_key]) for p in api.rows(endpoint.load.parent)]
         fetch = functools.partial(api.children, endpoint)
         for results in fetch_each(parents, fetch, max_concurrency):
             # a parent gone since the list (None) has nothing to add; its rows are kept
@@ -898,9 +932,7 @@ def _latest_rows(
     return rows
 
 
-def _event_rows(
-    api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow
-) -> Callable[..., Iterator[Any]]:
+def _event_rows(api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
     try:
         start, end = window.bounds()
     except ConfigurationError as error:
@@ -912,30 +944,33 @@ def _event_rows(
         return refuse
     if endpoint.paging == "window":
         return _windowed_event_rows(api, endpoint, start, end)
+    events = endpoint.load
 
     def rows(
         since: dlt.sources.incremental[datetime] = event_cursor(  # noqa: B008
-            endpoint, start, end, "desc" if endpoint.descending else "asc"
+            endpoint, start, end, "desc" if events.descending else "asc"
         ),
     ) -> Iterator[list[dict[str, Any]]]:
-        if _windowable(endpoint) and (end is not None or since.last_value == start):
+        if _windowable(events) and (end is not None or since.last_value == start):
             # a backfill, or a first load (the cursor is still where the settings start it)
-            yield from windowed_event_pages(api, endpoint, since.last_value, end, max_concurrency)
+            yield from windowed_event_pages(
+                api, endpoint, lower=since.last_value, end=end, max_concurrency=max_concurrency
+            )
             return
         params = {}
-        if endpoint.cursor_param and since.last_value:
-            params[endpoint.cursor_param] = rfc3339(since.last_value)
-        if endpoint.end_param and end:
-            params[endpoint.end_param] = rfc3339(end)
+        if events.cursor_param and since.last_value:
+            params[events.cursor_param] = rfc3339(since.last_value)
+        if events.end_param and end:
+            params[events.end_param] = rfc3339(end)
         # Newest first: once a page reaches rows older than the last run's newest, every
         # later page is older still; stop requesting instead of leaving it to dlt, which sees
         # the rows only after they are batched (assets._arrow).
-        oldest_wanted = since.last_value if endpoint.descending else None
+        oldest_wanted = since.last_value if events.descending else None
         nothing_new = _nothing_new(since.last_value)
         for page in api.pages(endpoint, params=params, nothing_new=nothing_new):
             batch = coerce_rows(endpoint, page)
             yield batch
-            if oldest_wanted is not None and _reaches_before(batch, endpoint.cursor, oldest_wanted):
+            if oldest_wanted is not None and _reaches_before(batch, events.cursor, oldest_wanted):
                 return
 
     return rows
@@ -947,7 +982,7 @@ def event_cursor(
     """dlt's incremental state on the event table's cursor column: from `start` on the first
     load, up to and including `end` in a backfill; rows without the column are kept."""
     return dlt.sources.incremental(
-        endpoint.cursor or "",
+        endpoint.load.cursor,
         initial_value=start,
         end_value=end,
         range_end="closed",
@@ -956,8 +991,8 @@ def event_cursor(
     )
 
 
-def _reaches_before(rows: list[dict[str, Any]], cursor: str | None, value: Any) -> bool:
-    times = [r.get(cursor) for r in rows if cursor and r.get(cursor) is not None]
+def _reaches_before(rows: list[dict[str, Any]], cursor: str, value: Any) -> bool:
+    times = [r.get(cursor) for r in rows if r.get(cursor) is not None]
     try:
         return bool(times) and min(times) < value
     except TypeError:  # values dlt compares its own way (not timestamps): let dlt decide
@@ -975,14 +1010,15 @@ WINDOWS_PER_WORKER = 4
 WINDOW_STEP_UNIT = timedelta(minutes=1)
 
 
-def _windowable(endpoint: Endpoint) -> bool:
+def _windowable(events: Events) -> bool:
     """Whether the endpoint filters on a time range ([cursor_param, end_param], oldest first)."""
-    return bool(endpoint.cursor_param and endpoint.end_param and not endpoint.descending)
+    return bool(events.cursor_param and events.end_param and not events.descending)
 
 
 def windowed_event_pages(
     api: Any,
     endpoint: Endpoint,
+    *,
     lower: datetime | None,
     end: datetime | None,
     max_concurrency: int,
@@ -999,12 +1035,12 @@ def windowed_event_pages(
     window keeps the rows whose cursor lies in its own [start, stop): an event on an edge, or a
     session spanning one, is loaded once."""
     progress = Progress(endpoint.table)
-    cursor, page_size = endpoint.cursor or "", int(endpoint.params.get("limit") or 0)
+    cursor, page_size = endpoint.load.cursor, int(endpoint.params.get("limit") or 0)
     params = {}
     if lower is not None:
-        params[endpoint.cursor_param] = rfc3339(lower)
+        params[endpoint.load.cursor_param] = rfc3339(lower)
     if end is not None:
-        params[endpoint.end_param] = rfc3339(end)
+        params[endpoint.load.end_param] = rfc3339(end)
     pages = _window_pages(api, endpoint, params)
     first = next(pages, [])
     times = [row[cursor] for row in first if isinstance(row.get(cursor), datetime)]
@@ -1024,7 +1060,9 @@ def windowed_event_pages(
     if kept:
         yield kept
     windows = _windows(edge, end, oldest, max_concurrency)
-    yield from _read_windows(api, endpoint, windows, max_concurrency, progress)
+    yield from _read_windows(
+        api, endpoint, windows, max_concurrency=max_concurrency, progress=progress
+    )
     progress.done(_nothing_new(lower))
 
 
@@ -1051,21 +1089,23 @@ def _read_windows(
     api: Any,
     endpoint: Endpoint,
     windows: list[tuple[datetime, datetime | None]],
+    *,
     max_concurrency: int,
     progress: Progress,
 ) -> Iterator[list[dict[str, Any]]]:
     """Each window's rows, `max_concurrency` windows at a time, page by page as they arrive;
     one page per worker waits at most, so memory stays flat (a first load of a long history
     is bound by the rows' processing, not by the requests, so more would not help)."""
+    events = endpoint.load
 
     def rows_of(index: int) -> Iterator[list[dict[str, Any]]]:
         start, stop = windows[index]
-        params = {endpoint.cursor_param: rfc3339(start)}
+        params = {events.cursor_param: rfc3339(start)}
         if stop is not None:
-            params[endpoint.end_param] = rfc3339(stop)
+            params[events.end_param] = rfc3339(stop)
         last = index == len(windows) - 1
         for page in _window_pages(api, endpoint, params):
-            yield [row for row in page if _in_window(row, endpoint, last, start, stop)]
+            yield [r for r in page if _in_window(r.get(events.cursor), start, stop, last=last)]
 
     sources = [functools.partial(rows_of, index) for index in range(len(windows))]
     for page in read_concurrently(sources, max_concurrency, depth=max_concurrency):
@@ -1086,11 +1126,8 @@ def _window_pages(
         pages.close()
 
 
-def _in_window(
-    row: dict[str, Any], endpoint: Endpoint, last: bool, start: datetime, stop: datetime | None
-) -> bool:
-    """Whether the row's cursor is in [start, stop), or [start, stop] for the last window."""
-    value = row.get(endpoint.cursor or "")
+def _in_window(value: Any, start: datetime, stop: datetime | None, *, last: bool) -> bool:
+    """Whether a row's cursor value is in [start, stop), or [start, stop] for the last window."""
     if not isinstance(value, datetime) or value < start:
         return False
     return stop is None or value < stop or (last and value == stop)
@@ -1143,8 +1180,8 @@ def _windowed_event_rows(
         window_start = first
         while window_start <= stop:
             window_end = min(window_start + span, stop)
-            params = {endpoint.cursor_param or "from": rfc3339(window_start)}
-            params[endpoint.end_param or "to"] = rfc3339(window_end)
+            params = {endpoint.load.cursor_param or "from": rfc3339(window_start)}
+            params[endpoint.load.end_param or "to"] = rfc3339(window_end)
             found = 0
             for page in api.pages(endpoint, params=params, quiet=True):
                 found += len(page)

@@ -680,7 +680,7 @@ class RestApi:
 
     def children(self, endpoint: Any, parent_key: str) -> list[Any] | None:
         """Rows under one parent, each stamped with the parent's key; None if it is gone."""
-        path = endpoint.path.replace("{" + endpoint.parent_key + "}", parent_key)
+        path = endpoint.path.replace("{" + endpoint.load.parent_key + "}", parent_key)
         try:
             rows = [row for page in self.pages(endpoint, path=path, quiet=True) for row in page]
         except ObjectGone:

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from dagster import FreshnessPolicy
 
-from assets._catalog import Endpoint
+from assets._catalog import Endpoint, Events, Latest
 from assets.dagster_settings import OrchestrationSettings
 
 CATALOG = "catalog"
@@ -34,13 +34,13 @@ class Cadence:
 
 # Modes whose rows record activity (events appended, jobs that come and go) rather than what
 # the server holds: see assets/_catalog.py.
-ACTIVITY_MODES = ("events", "latest")
+ACTIVITY_MODES = (Events, Latest)
 
 
 def cadence_name(endpoint: Endpoint) -> str:
     if endpoint.cadence:
         return endpoint.cadence
-    return USAGE if endpoint.mode in ACTIVITY_MODES else CATALOG
+    return USAGE if isinstance(endpoint.load, ACTIVITY_MODES) else CATALOG
 
 
 def cadences(settings: OrchestrationSettings) -> dict[str, Cadence]:

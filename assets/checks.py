@@ -1,7 +1,7 @@
 """Asset checks generated from the catalog: every table is asked the same questions, in the
 destination, through dlt's SQL client (so DuckDB and PostgreSQL alike).
 
-- `key_is_unique`, `key_is_not_null`: among current rows (`Endpoint.current_filter`), no two
+- `key_is_unique`, `key_is_not_null`: among current rows (`LoadMode.current_filter`), no two
   share the row identity (`Endpoint.row_identity`) and none lacks it.
 - `has_current_rows`: the server's table is not empty. A warning for tables a server may
   legitimately leave empty (`Endpoint.may_be_empty`), an error otherwise.
@@ -34,7 +34,7 @@ from dagster import (
     multi_asset_check,
 )
 
-from assets._catalog import Endpoint
+from assets._catalog import Endpoint, FanOut
 from assets._http import progress_log
 from assets.destinations import exclusive_load, make_pipeline
 from assets.dlt_assets import writer_pool
@@ -51,10 +51,10 @@ VARIANT_COLUMN = re.compile(r"^(?P<column>.+)__v_(?P<type>\w+)$")
 
 
 def current_rows_in_words(endpoint: Endpoint) -> str:
-    """Which rows a check looks at, as an admin would say it (`Endpoint.current_filter`)."""
-    if endpoint.mode == "fanout":
+    """Which rows a check looks at, as an admin would say it (`LoadMode.current_filter`)."""
+    if isinstance(endpoint.load, FanOut):
         return "current rows (the newest version of each item not deleted on the server)"
-    if endpoint.write_disposition.get("strategy") == "scd2":
+    if endpoint.load.write_disposition.get("strategy") == "scd2":
         return "current rows (the newest version of each item still on the server)"
     return "rows"
 
@@ -142,7 +142,7 @@ def _data_types(columns: dict[str, dict[str, Any]]) -> dict[str, str]:
 
 def _count_rows(sql: Any, endpoint: Endpoint, state: TableState) -> None:
     table = sql.make_qualified_table_name(endpoint.table)
-    current = endpoint.current_filter
+    current = endpoint.load.current_filter
     identity = [sql.escape_column_name(c) for c in endpoint.row_identity]
     any_null = " OR ".join(f"{c} IS NULL" for c in identity) or "FALSE"
     ((rows, nulls),) = sql.execute_sql(

@@ -168,7 +168,7 @@ def merge_support(info: SourceInfo, destination: str | None = None) -> dict[str,
     capabilities = Destination.from_reference(destination or destination_name()).capabilities()
     support = {}
     for endpoint in info.endpoints:
-        if endpoint.write_disposition["disposition"] != "merge":
+        if endpoint.load.write_disposition["disposition"] != "merge":
             continue
         strategies = capabilities.supported_merge_strategies
         if capabilities.merge_strategies_selector:
@@ -183,7 +183,9 @@ def check_write_dispositions(info: SourceInfo) -> list[str]:
     API's tables as designed; return the tables dlt will append to because the user chose
     LOAD_MERGE_FALLBACK=append (empty on DuckDB, PostgreSQL and other SQL warehouses)."""
     name = destination_name()
-    wanted = {e.table: e.write_disposition.get("strategy", "delete-insert") for e in info.endpoints}
+    wanted = {
+        e.table: e.load.write_disposition.get("strategy", "delete-insert") for e in info.endpoints
+    }
     support = merge_support(info, name)
     lacking = {
         t: wanted[t] for t, offered in support.items() if offered and wanted[t] not in offered
@@ -233,8 +235,9 @@ def current_row_counts(info: SourceInfo, pipeline: Pipeline | None = None) -> di
 def count_current_rows(client: SqlClientBase[Any], endpoint: Endpoint) -> int | None:
     """The table's current rows through an open SQL client; None where it does not exist."""
     table = client.make_qualified_table_name(endpoint.table)
+    current = endpoint.load.current_filter
     try:
-        rows = client.execute_sql(f"SELECT count(*) FROM {table} WHERE {endpoint.current_filter}")
+        rows = client.execute_sql(f"SELECT count(*) FROM {table} WHERE {current}")
     except Exception:  # the table does not exist (yet)
         return None
     return int(rows[0][0])

@@ -26,7 +26,7 @@ from dagster_dlt import DagsterDltResource, build_dlt_asset_specs
 from dlt.pipeline.pipeline import Pipeline
 from pydantic import Field
 
-from assets._catalog import EndpointFailures
+from assets._catalog import EndpointFailures, Events
 from assets._http import progress_log
 from assets.all_servers import all_servers_dataset, refresh_all_servers_views
 from assets.dagster_settings import OrchestrationSettings
@@ -115,7 +115,7 @@ class EventBackfill(Config):
     def source_args(self, info: SourceInfo) -> dict[str, str]:
         pairs = (("start_date", self.start_date), ("end_date", self.end_date))
         window = {name: value for name, value in pairs if value}
-        if window and not any(e.mode == "events" for e in info.endpoints):
+        if window and not any(isinstance(e.load, Events) for e in info.endpoints):
             raise Failure(
                 description=f"{info.title} has no event tables: start_date and end_date in the "
                 "run config apply to Posit Connect's audit_logs, content_visits and shiny_usage.",

@@ -26,7 +26,7 @@ from dagster import (
 )
 from dagster_dlt.constants import META_KEY_PIPELINE, META_KEY_SOURCE, META_KEY_TRANSLATOR
 
-from assets._catalog import DELETED_COLUMN, Endpoint
+from assets._catalog import DELETED_COLUMN, Endpoint, FanOut
 from assets.dlt_columns import DLT_COLUMN_DESCRIPTIONS
 
 ROW_COUNT = "dagster/row_count"
@@ -61,36 +61,28 @@ def history_changes(sql: Any, endpoint: Endpoint, since: datetime) -> TableChang
     """New, changed and deleted items of a table that keeps versions (scd2: snapshot and
     fan-out tables), counted by the table's key from the versions this run opened and
     closed; None for other tables. `sql` is dlt's SQL client of the destination."""
-    if endpoint.write_disposition.get("strategy") != "scd2" or not endpoint.key:
+    if endpoint.load.write_disposition.get("strategy") != "scd2" or not endpoint.key:
         return None
     table = sql.make_qualified_table_name(endpoint.table)
     key = ", ".join(sql.escape_column_name(column) for column in endpoint.key)
     boundary = f"TIMESTAMP WITH TIME ZONE '{since.isoformat()}'"
-    current = f"_dlt_valid_to IS NULL AND {_live(endpoint)}"
+    current = endpoint.load.current_filter
     closed = f"SELECT DISTINCT {key} FROM {table} WHERE _dlt_valid_to >= {boundary}"
     opened = f"SELECT DISTINCT {key} FROM {table} WHERE _dlt_valid_from >= {boundary} AND {current}"
     live = f"SELECT DISTINCT {key} FROM {table} WHERE {current}"
-    ((new, changed, deleted),) = sql.execute_sql(
-        f"SELECT (SELECT count(*) FROM ({opened} EXCEPT {closed}) n),"
-        f" (SELECT count(*) FROM ({opened} INTERSECT {closed}) c),"
-        f" (SELECT count(*) FROM ({_deleted(endpoint, table, key, boundary, closed, live)}) d)"
-    )
-    return TableChanges(int(new), int(changed), int(deleted))
-
-
-def _live(endpoint: Endpoint) -> str:
-    return f"{DELETED_COLUMN} IS NULL" if endpoint.mode == "fanout" else "TRUE"
-
-
-def _deleted(
-    endpoint: Endpoint, table: str, key: str, boundary: str, closed: str, live: str
-) -> str:
-    if endpoint.mode == "fanout":  # a deletion is a tombstone version opened by this run
-        return (
+    if isinstance(endpoint.load, FanOut):  # a deletion is a tombstone version opened by this run
+        gone = (
             f"SELECT DISTINCT {key} FROM {table} WHERE _dlt_valid_from >= {boundary} "
             f"AND _dlt_valid_to IS NULL AND {DELETED_COLUMN} IS NOT NULL"
         )
-    return f"{closed} EXCEPT {live}"  # a snapshot row gone from the server: closed, not reopened
+    else:  # a snapshot row gone from the server: closed, not reopened
+        gone = f"{closed} EXCEPT {live}"
+    ((new, changed, deleted),) = sql.execute_sql(
+        f"SELECT (SELECT count(*) FROM ({opened} EXCEPT {closed}) n),"
+        f" (SELECT count(*) FROM ({opened} INTERSECT {closed}) c),"
+        f" (SELECT count(*) FROM ({gone}) d)"
+    )
+    return TableChanges(int(new), int(changed), int(deleted))
 
 
 def column_schema(schema: TableSchema, descriptions: Mapping[str, str]) -> TableSchema:

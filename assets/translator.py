@@ -28,7 +28,7 @@ class CatalogTranslator(DagsterDltTranslator):
         spec = super().get_asset_spec(data)
         table = data.resource.name
         endpoint = self.info.catalog[table]
-        parent = [table_key(self.info, endpoint.parent)] if endpoint.parent else []
+        parent = [table_key(self.info, endpoint.load.parent)] if endpoint.load.parent else []
         cadence = cadence_of(endpoint, self.settings)
         return spec.replace_attributes(
             key=table_key(self.info, table),
@@ -39,7 +39,7 @@ class CatalogTranslator(DagsterDltTranslator):
             kinds={"dlt", self.destination, "rest_api"},
             tags={
                 "api": self.info.name,
-                "load_mode": endpoint.mode,
+                "load_mode": endpoint.load.name,
                 "cadence": cadence.name,
                 **({"server": self.info.server} if self.info.named else {}),
             },

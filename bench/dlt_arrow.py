@@ -55,8 +55,8 @@ def load(pipeline: dlt.Pipeline, table: str, rows: pa.Table) -> float:
     pipeline.run(
         rows,
         table_name=table,
-        write_disposition=endpoint.write_disposition,
-        primary_key=endpoint.primary_key,
+        write_disposition=endpoint.load.write_disposition,
+        primary_key=list(endpoint.key) if endpoint.load.merges_on_key else None,
         loader_file_format="parquet",
     ).raise_on_failed_jobs()
     return time.perf_counter() - started

@@ -48,7 +48,9 @@ def change_sensor_name(info: SourceInfo) -> str:
 def refreshed_on_change(info: SourceInfo, probe: ChangeProbe) -> list[AssetKey]:
     """The probed table and the catalog tables built from its rows (one request per row)."""
     children = [
-        e.table for e in info.endpoints if e.parent == probe.table and cadence_name(e) == CATALOG
+        e.table
+        for e in info.endpoints
+        if e.load.parent == probe.table and cadence_name(e) == CATALOG
     ]
     return [table_key(info, table) for table in (probe.table, *children)]
 

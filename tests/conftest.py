@@ -83,4 +83,4 @@ def query(info: SourceInfo, sql: str) -> list[tuple]:
 
 def current_count(info: SourceInfo, table: str) -> int:
     endpoint = info.catalog[table]
-    return query(info, f"SELECT count(*) FROM {table} WHERE {endpoint.current_filter}")[0][0]
+    return query(info, f"SELECT count(*) FROM {table} WHERE {endpoint.load.current_filter}")[0][0]

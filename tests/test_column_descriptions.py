@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from assets._catalog import DELETED_COLUMN, ROW_KEY_COLUMN
+from assets._catalog import DELETED_COLUMN, ROW_KEY_COLUMN, FanOut
 from assets.dlt_columns import DLT_COLUMN_DESCRIPTIONS
 from assets.oscar import columns as oscar_columns
 from assets.oscar import settings as oscar_settings
@@ -71,7 +71,7 @@ def test_declared_columns_are_described(source: str) -> None:
 def test_project_columns_are_described_where_they_land() -> None:
     for source, (endpoints, descriptions) in SOURCES.items():
         for endpoint in endpoints:
-            if endpoint.mode == "fanout":
+            if isinstance(endpoint.load, FanOut):
                 assert DELETED_COLUMN in descriptions[endpoint.table], (source, endpoint.table)
             if endpoint.key == (ROW_KEY_COLUMN,):
                 assert ROW_KEY_COLUMN in descriptions[endpoint.table], (source, endpoint.table)

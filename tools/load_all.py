@@ -163,7 +163,7 @@ def print_next_steps(servers: list[SourceInfo], seconds: float, ui: str) -> None
         path = duckdb_path(server)
         shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
         table = f"{server.dataset_name}.{server.endpoints[0].table}"
-        sql = f"SELECT * FROM {table} WHERE {server.endpoints[0].current_filter} LIMIT 5"
+        sql = f"SELECT * FROM {table} WHERE {server.endpoints[0].load.current_filter} LIMIT 5"
         print(
             '  .venv/bin/python -c "import duckdb; '
             f"print(duckdb.connect('{shown}', read_only=True).sql('{sql}'))\""

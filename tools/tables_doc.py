@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from assets._catalog import Endpoint
+from assets._catalog import Custom, Endpoint, Events, FanOut, Latest, LoadMode, Snapshot
 from assets.cadence import cadence_name
 from assets.destinations import REPO_ROOT
 from assets.registry import SOURCES, SourceInfo
@@ -19,14 +19,14 @@ from assets.registry import SOURCES, SourceInfo
 TABLES_DOC = REPO_ROOT / "docs" / "tables.md"
 
 # What each load mode means for a reader of the table.
-MODES = {
-    "snapshot": "the whole list every run; a changed row gets a new version (dlt's `scd2`)",
-    "fanout": "one request per parent row, only for parents that are new or changed; "
+MODES: dict[type[LoadMode], str] = {
+    Snapshot: "the whole list every run; a changed row gets a new version (dlt's `scd2`)",
+    FanOut: "one request per parent row, only for parents that are new or changed; "
     "a parent gone from the server gets a row with `deleted_time` set",
-    "events": "only what is new since the last run; rows are never changed",
-    "latest": "the whole list every run; a row is replaced by its newest version and "
+    Events: "only what is new since the last run; rows are never changed",
+    Latest: "the whole list every run; a row is replaced by its newest version and "
     "kept as last seen when the server forgets it",
-    "custom": "rows the loader writes itself, appended",
+    Custom: "rows the loader writes itself, appended",
 }
 
 HEADER = """\
@@ -51,15 +51,15 @@ Load modes, and which rows describe the server as it is now ("current rows"):
 
 
 def load_mode(endpoint: Endpoint) -> str:
-    return f"{endpoint.mode}, derived" if endpoint.derive else endpoint.mode
+    return f"{endpoint.load.name}, derived" if endpoint.derive else endpoint.load.name
 
 
 def cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def current_rows(endpoint: Endpoint) -> str:
-    rule = endpoint.current_filter
+def current_rows(mode: type[LoadMode]) -> str:
+    rule = mode.current_filter
     return "all rows" if rule == "TRUE" else f"`{rule}`"
 
 
@@ -77,19 +77,19 @@ def request_cost(endpoint: Endpoint) -> str:
     """The requests one run of the table's cadence makes for it."""
     if endpoint.derive and not endpoint.path:
         return "none of its own (derived from lists other tables request)"
-    if endpoint.mode == "custom" or endpoint.derive:
+    if isinstance(endpoint.load, Custom) or endpoint.derive:
         return "see what it holds"
-    if endpoint.mode == "events":
+    if isinstance(endpoint.load, Events):
         return f"{per_request(endpoint)} events new since the last run"
-    if endpoint.parent is None:
+    if endpoint.load.parent is None:
         return per_request(endpoint)
     each = per_request(endpoint)
-    if endpoint.change_field:
+    if isinstance(endpoint.load, FanOut) and endpoint.load.change_field:
         return (
-            f"{each} per {endpoint.parent} row new or changed since the last run "
-            f"(`{endpoint.change_field}`); none when nothing changed"
+            f"{each} per {endpoint.load.parent} row new or changed since the last run "
+            f"(`{endpoint.load.change_field}`); none when nothing changed"
         )
-    return f"{each} per {endpoint.parent} row, every run"
+    return f"{each} per {endpoint.load.parent} row, every run"
 
 
 def render_api(info: SourceInfo) -> list[str]:
@@ -115,8 +115,7 @@ def render_api(info: SourceInfo) -> list[str]:
 def render() -> str:
     lines = [HEADER.rstrip("\n")]
     for mode, meaning in MODES.items():
-        rule = current_rows(Endpoint(table="", path="", description="", mode=mode))
-        lines.append(f"| {mode} | {meaning} | {rule} |")
+        lines.append(f"| {mode.name} | {meaning} | {current_rows(mode)} |")
     lines += [
         "",
         '"derived": the rows are computed from other endpoints\' lists, requested once per run.',

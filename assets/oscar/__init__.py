@@ -235,7 +235,9 @@ def oscar_source(
         allow_insecure_http=allow_insecure_http,
         server_name=server_name,
     )
-    return build_resources(api, ENDPOINTS, failures, max_concurrency, EventWindow())
+    return build_resources(
+        api, ENDPOINTS, failures=failures, max_concurrency=max_concurrency, window=EventWindow()
+    )
 
 
 # The change sensor's question: "was any service added, removed or redefined?"

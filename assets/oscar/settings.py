@@ -5,7 +5,7 @@ from the real `/system/` API (see `tables.py` for the derived ones). Every body 
 `redact.redact` first; the descriptions say what it drops.
 """
 
-from assets._catalog import Endpoint
+from assets._catalog import Endpoint, Latest, Snapshot
 from assets.oscar.redact import DROPPED
 from assets.oscar.tables import (
     bucket_rows,
@@ -67,7 +67,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="users",
         path="",
-        parent="services",
+        load=Snapshot(parent="services"),
         derive=derive_users,
         key=("user_id",),
         may_be_empty=True,
@@ -95,7 +95,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="projects",
         path="",
-        parent="services",
+        load=Snapshot(parent="services"),
         derive=derive_projects,
         key=("name",),
         may_be_empty=True,
@@ -110,7 +110,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="sites",
         path="",
-        parent="services",
+        load=Snapshot(parent="services"),
         derive=derive_sites,
         key=("site_id",),
         description=(
@@ -127,7 +127,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="attributes",
         path="",
-        parent="services",
+        load=Snapshot(parent="services"),
         derive=derive_attributes,
         key=("service", "kind", "name"),
         may_be_empty=True,
@@ -143,10 +143,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="jobs",
         path="/system/logs/{name}",
-        mode="latest",
+        load=Latest(parent="services", parent_key="name"),
         paging="next_page",
-        parent="services",
-        parent_key="name",
         key=("service", "job_name"),
         may_be_empty=True,
         unpack=job_rows,

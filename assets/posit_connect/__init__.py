@@ -236,8 +236,9 @@ def posit_connect_source(
         allow_insecure_http=allow_insecure_http,
         server_name=server_name,
     )
+    window = EventWindow(start_date, end_date)
     resources = build_resources(
-        api, ENDPOINTS, failures, max_concurrency, EventWindow(start_date, end_date)
+        api, ENDPOINTS, failures=failures, max_concurrency=max_concurrency, window=window
     )
 
     def oauth_credentials() -> Iterator[dict[str, Any]]:

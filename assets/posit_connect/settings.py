@@ -1,6 +1,6 @@
 """The Posit Connect catalog: one entry per table. Adding an endpoint means adding one here."""
 
-from assets._catalog import ROW_KEY_COLUMN, Endpoint, NestedList
+from assets._catalog import ROW_KEY_COLUMN, Custom, Endpoint, Events, FanOut, Latest, NestedList
 from assets.posit_connect.auth import SESSION_TOKEN_ENV
 from assets.posit_connect.server import (
     ENVIRONMENT_RUNTIMES,
@@ -95,9 +95,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="content_item",
         path="/v1/content/{guid}",
-        mode="fanout",
-        parent="content",
-        change_field="last_deployed_time",
+        load=FanOut(parent="content", change_field="last_deployed_time"),
         key=("guid",),
         description=(
             "Each content item's full record as the item itself reports it, one row per item "
@@ -112,9 +110,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="content_permissions",
         path="/v1/content/{guid}/permissions",
-        mode="fanout",
-        parent="content",
-        change_field="last_deployed_time",
+        load=FanOut(parent="content", change_field="last_deployed_time"),
         key=("content_guid",),
         unique_key=("id",),
         may_be_empty=True,
@@ -128,11 +124,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="bundles",
         path="/v1/content/{guid}/bundles",
-        mode="fanout",
+        load=FanOut(parent="content", change_field="last_deployed_time"),
         paging="page_number_until_empty",
         params={"page_size": PAGE_SIZE},
-        parent="content",
-        change_field="last_deployed_time",
         key=("content_guid",),
         unique_key=("id",),
         may_be_empty=True,
@@ -159,8 +153,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="content_jobs",
         path="/v1/content/{guid}/jobs",
-        mode="latest",
-        parent="content",
+        load=Latest(parent="content"),
         key=("content_guid", "key"),
         may_be_empty=True,
         cadence="daily",
@@ -197,8 +190,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="environment_variables",
         path="/v1/content/{guid}/environment",
-        mode="fanout",
-        parent="content",
+        load=FanOut(parent="content"),
         key=("content_guid",),
         unique_key=("content_guid", "name"),
         may_be_empty=True,
@@ -216,8 +208,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="oauth_associations",
         path="/v1/content/{guid}/oauth/integrations/associations",
-        mode="fanout",
-        parent="content",
+        load=FanOut(parent="content"),
         key=("content_guid",),
         unique_key=("content_guid", "oauth_integration_guid"),
         may_be_empty=True,
@@ -262,7 +253,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="oauth_credentials",
         path="/v1/oauth/integrations/credentials",
-        mode="custom",
+        load=Custom(),
         may_be_empty=True,
         empty_unless=SESSION_TOKEN_ENV,
         requires=f"{SESSION_TOKEN_ENV} (set when running on Connect) and {OAUTH_VERSION}",
@@ -302,10 +293,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="group_members",
         path="/v1/groups/{guid}/members",
-        mode="fanout",
+        load=FanOut(parent="groups"),
         paging="page_number",
         params={"page_size": PAGE_SIZE},
-        parent="groups",
         key=("group_guid",),
         unique_key=("group_guid", "guid"),
         may_be_empty=True,
@@ -331,12 +321,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="audit_logs",
         path="/v1/audit_logs",
-        mode="events",
+        load=Events(cursor="time", descending=True),
         paging="keyset",
         params={"limit": PAGE_SIZE, "ascOrder": "false"},
-        descending=True,
         key=("id",),
-        cursor="time",
         requires=ADMIN,
         description=(
             "Who did what on the server, from its audit log: one row per action (a deploy, a "
@@ -349,14 +337,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="content_visits",
         path="/v1/instrumentation/content/visits",
-        mode="events",
+        load=Events(cursor="time", cursor_param="from", end_param="to"),
         paging="keyset",
         params={"limit": PAGE_SIZE, "asc_order": "true"},
         key=(ROW_KEY_COLUMN,),
         may_be_empty=True,
-        cursor="time",
-        cursor_param="from",
-        end_param="to",
         requires=PUBLISHER,
         description=(
             "Every visit to a content item (a page view of a report, a document, an API call "
@@ -370,14 +355,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="shiny_usage",
         path="/v1/instrumentation/shiny/usage",
-        mode="events",
+        load=Events(cursor="started", cursor_param="from", end_param="to"),
         paging="keyset",
         params={"limit": PAGE_SIZE, "asc_order": "true"},
         key=(ROW_KEY_COLUMN,),
         may_be_empty=True,
-        cursor="started",
-        cursor_param="from",
-        end_param="to",
         requires=PUBLISHER,
         description=(
             "Every session of a Shiny app, with who used it and from when to when: one row per "
@@ -465,13 +447,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         table="content_hits",
         path="/v1/instrumentation/content/hits",
-        mode="events",
+        load=Events(cursor="timestamp", cursor_param="from", end_param="to"),
         paging="window",
         key=("id",),
         may_be_empty=True,
-        cursor="timestamp",
-        cursor_param="from",
-        end_param="to",
         requires=f"{PUBLISHER} (a publisher sees their own content's hits), and {HITS_VERSION}",
         unpack=hit_row,
         description=(

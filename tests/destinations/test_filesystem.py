@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets._catalog import Endpoint
+from assets._catalog import Endpoint, FanOut, Latest, Snapshot
 from assets.destinations import check_write_dispositions
 from assets.errors import ConfigurationError
 from assets.registry import POSIT_CONNECT, SOURCES, SourceInfo
@@ -22,8 +22,9 @@ from tests.helpers import materialize_api, materialized_tables
 def lists_everything(endpoint: Endpoint) -> bool:
     """Every run loads the whole table (the others load only what is new): snapshots, jobs,
     and per-item tables whose parents have no field that tells a change (group members)."""
-    return endpoint.mode in ("snapshot", "latest") or (
-        endpoint.mode == "fanout" and endpoint.change_field is None
+    load = endpoint.load
+    return isinstance(load, Snapshot | Latest) or (
+        isinstance(load, FanOut) and load.change_field is None
     )
 
 

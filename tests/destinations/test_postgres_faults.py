@@ -200,7 +200,7 @@ def keys_in_postgres(dsn: str, table: str) -> dict[tuple, int]:
     with psycopg2.connect(dsn) as con, con.cursor() as cur:
         cur.execute(
             f'SELECT {columns}, count(*) FROM "{POSIT_CONNECT.dataset_name}"."{table}" '
-            f"WHERE {endpoint.current_filter} GROUP BY {columns}"
+            f"WHERE {endpoint.load.current_filter} GROUP BY {columns}"
         )
         found = {tuple(row[:-1]): row[-1] for row in cur.fetchall()}
     con.close()

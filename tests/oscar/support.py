@@ -75,7 +75,7 @@ def loaded_keys(table: str) -> list:
     endpoint = OSCAR.catalog[table]
     if not query(OSCAR, f"SELECT 1 FROM information_schema.tables WHERE table_name = '{table}'"):
         return []
-    rows = query(OSCAR, f"SELECT {KEYS[table]} FROM {table} WHERE {endpoint.current_filter}")
+    rows = query(OSCAR, f"SELECT {KEYS[table]} FROM {table} WHERE {endpoint.load.current_filter}")
     return [row[0] if len(row) == 1 else row for row in rows]
 
 

@@ -30,7 +30,11 @@ VOLATILE = {"_dlt_load_id", "_dlt_valid_from"}
 LOAD_TIMES = {"_dlt_valid_to", "deleted_time"}
 # Tables whose `_dlt_id` is only unique (not a row hash): events and latest rows (content_jobs),
 # merged on their own key.
-RANDOM_IDS = {e.table for e in POSIT_CONNECT.endpoints if e.mode in ("events", "latest", "custom")}
+RANDOM_IDS = {
+    e.table
+    for e in POSIT_CONNECT.endpoints
+    if isinstance(e.load, _catalog.Events | _catalog.Latest | _catalog.Custom)
+}
 
 
 def _pipeline(path: Path, name: str) -> dlt.Pipeline:

@@ -162,7 +162,7 @@ def loaded_keys(info: SourceInfo, table: str, key: Sequence[str]) -> Counter:
     if not table_exists(info, table):
         return Counter()
     columns = ", ".join(key)
-    condition = info.catalog[table].current_filter
+    condition = info.catalog[table].load.current_filter
     return Counter(query(info, f"SELECT {columns} FROM {table} WHERE {condition}"))
 
 

@@ -53,7 +53,7 @@ def test_unicode_empty_strings_and_huge_text_round_trip_exactly(posit, instance)
         stored = query(
             POSIT_CONNECT,
             f"SELECT guid, title, description FROM {table} "
-            f"WHERE {POSIT_CONNECT.catalog[table].current_filter}",
+            f"WHERE {POSIT_CONNECT.catalog[table].load.current_filter}",
         )
         assert set(stored) == expected, table
     names = query(POSIT_CONNECT, "SELECT first_name FROM users WHERE _dlt_valid_to IS NULL")

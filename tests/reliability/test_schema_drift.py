@@ -83,7 +83,7 @@ def test_posit_fields_added_removed_and_retyped_evolve_and_keep_old_rows(posit, 
             POSIT_CONNECT,
             f"SELECT count(*), count(description), count(new_field), "
             f"count(max_processes), count(max_processes__v_text) FROM {table} "
-            f"WHERE {POSIT_CONNECT.catalog[table].current_filter}",
+            f"WHERE {POSIT_CONNECT.catalog[table].load.current_filter}",
         )[0]
         assert current == (len(before), 0, len(before), 0, len(tuned))
         retired_ints = query(

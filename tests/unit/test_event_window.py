@@ -12,22 +12,19 @@ from typing import Any
 import dlt
 import pytest
 
-from assets._catalog import Endpoint, EventWindow, _event_rows, _windows
+from assets._catalog import Endpoint, Events, EventWindow, _windows
 from assets.errors import ConfigurationError
 
 VISITS = Endpoint(
     table="content_visits",
     path="/v1/instrumentation/content/visits",
     description="one row per visit",
-    mode="events",
+    load=Events(cursor="time", cursor_param="from", end_param="to"),
     key=("id",),
-    cursor="time",
-    cursor_param="from",
-    end_param="to",
     string_columns=("id",),
     timestamp_columns=("time",),
 )
-AUDIT = replace(VISITS, table="audit_logs", descending=True, cursor_param=None, end_param=None)
+AUDIT = replace(VISITS, table="audit_logs", load=Events(cursor="time", descending=True))
 
 
 def at(day: int, hour: int = 0) -> datetime:
@@ -68,7 +65,8 @@ def test_a_window_that_cannot_be_loaded_says_which_setting_to_fix(window, says):
 
 
 def test_an_invalid_window_fails_the_load_of_the_table_not_the_definition():
-    rows = _event_rows(None, VISITS, 1, EventWindow(end="2025-01-03"))  # no error yet
+    window = EventWindow(end="2025-01-03")
+    rows = VISITS.load.rows(None, VISITS, max_concurrency=1, window=window)  # no error yet
     with pytest.raises(ConfigurationError, match="needs a start_date"):
         list(rows())
 
@@ -99,7 +97,7 @@ INCREMENTAL = EventWindow()
 
 
 def load_events(load, server: Server, endpoint: Endpoint, window=INCREMENTAL) -> None:
-    rows = _event_rows(server, endpoint, 1, window)
+    rows = endpoint.load.rows(server, endpoint, max_concurrency=1, window=window)
     load(dlt.resource(rows, name=endpoint.table, write_disposition="append"))
 
 

@@ -14,19 +14,19 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from assets import _catalog
-from assets._catalog import DELETED_COLUMN, Endpoint, fan_out
+from assets._catalog import DELETED_COLUMN, Endpoint, FanOut, fan_out
 from assets._http import Progress
 
 ITEM = Endpoint(
     table="content_item",
     path="/v1/content/{guid}",
     description="one row per content item",
-    mode="fanout",
-    parent="content",
-    change_field="last_deployed_time",
+    load=FanOut(parent="content", change_field="last_deployed_time"),
     key=("guid",),
     timestamp_columns=("last_deployed_time",),
 )
+# nothing tells a changed parent apart: every parent is requested on every run
+WITHOUT_CHANGE_FIELD = replace(ITEM, load=FanOut(parent="content"))
 
 
 class Server:
@@ -60,7 +60,9 @@ def load_once(load, server: Server, endpoint: Endpoint = ITEM) -> tuple[list[str
 
     @dlt.resource(name=endpoint.table, write_disposition="append")
     def rows():
-        for batch in fan_out(endpoint, server.parents(), server.fetch, 2, progress):
+        for batch in fan_out(
+            endpoint, server.parents(), server.fetch, max_concurrency=2, progress=progress
+        ):
             written.extend(batch)
             yield batch
 
@@ -124,7 +126,7 @@ def test_a_parent_gone_since_the_list_is_skipped_tombstoned_and_asked_for_again(
 
 
 def test_without_a_change_field_every_parent_is_requested_every_load(load):
-    endpoint = replace(ITEM, change_field=None)
+    endpoint = WITHOUT_CHANGE_FIELD
     server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
     load_once(load, server, endpoint)
     assert load_once(load, server, endpoint)[0] == ["a", "b"]
@@ -142,7 +144,7 @@ def test_a_failed_load_forgets_what_it_saw(load):
 
 
 def test_a_parent_whose_rows_are_all_gone_gets_one_tombstone(load):
-    endpoint = replace(ITEM, change_field=None)
+    endpoint = WITHOUT_CHANGE_FIELD
     server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
     empty = {"b"}  # never had rows: nothing to retire, no tombstone
     answer = server.fetch
@@ -166,7 +168,7 @@ def test_a_parent_whose_rows_are_all_gone_gets_one_tombstone(load):
 
 
 def test_without_a_change_field_an_unchanged_answer_is_not_written_again(load):
-    endpoint = replace(ITEM, change_field=None)
+    endpoint = WITHOUT_CHANGE_FIELD
     server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
     assert len(load_once(load, server, endpoint)[1]) == 2
     assert load_once(load, server, endpoint) == (["a", "b"], [])
@@ -178,7 +180,7 @@ def test_without_a_change_field_an_unchanged_answer_is_not_written_again(load):
 
 
 def test_without_a_change_field_a_parent_gone_writes_its_tombstone_and_the_rest(load):
-    endpoint = replace(ITEM, change_field=None)
+    endpoint = WITHOUT_CHANGE_FIELD
     server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
     load_once(load, server, endpoint)
     server.missing = {"b"}
@@ -193,7 +195,7 @@ def test_without_a_change_field_a_parent_gone_writes_its_tombstone_and_the_rest(
 
 def test_without_a_change_field_rows_beyond_the_held_ones_are_written_every_load(load, monkeypatch):
     monkeypatch.setattr(_catalog, "FANOUT_BATCH", 1)
-    endpoint = replace(ITEM, change_field=None)
+    endpoint = WITHOUT_CHANGE_FIELD
     server = Server({"a": "2025-01-01T00:00:00Z", "b": "2025-01-02T00:00:00Z"})
     load_once(load, server, endpoint)
     assert load_once(load, server, endpoint)[1] == []

@@ -9,15 +9,14 @@ from dataclasses import replace
 
 import pytest
 
-from assets._catalog import ROW_KEY_COLUMN, Endpoint, coerce_row, row_key
+from assets._catalog import ROW_KEY_COLUMN, Endpoint, Events, coerce_row, row_key
 
 VISITS = Endpoint(
     table="content_visits",
     path="/v1/instrumentation/content/visits",
     description="one row per visit",
-    mode="events",
+    load=Events(cursor="time"),
     key=(ROW_KEY_COLUMN,),
-    cursor="time",
     string_columns=("content_guid", "user_guid", "bundle_id"),
     timestamp_columns=("time",),
 )
