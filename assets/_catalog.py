@@ -25,7 +25,7 @@ import json
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -258,6 +258,17 @@ class Endpoint:
         return frozenset(
             column_path(name) for name, kind in self.column_types.items() if kind == "json"
         )
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        """dlt's primary key: `key` where the table merges on it, none where it keeps versions."""
+        return self.key if self.load.merges_on_key else ()
+
+    @property
+    def merge_key(self) -> str | None:
+        """dlt's merge key of a fan-out table, its parent's key: a load replaces the rows of
+        the parents in it only."""
+        return self.key[0] if isinstance(self.load, FanOut) and self.key else None
 
     @property
     def row_identity(self) -> tuple[str, ...]:
@@ -511,28 +522,24 @@ def make_resource(
     **resource_kwargs: Any,
 ) -> DltResource:
     """Wrap a row generator as a dlt resource with the endpoint's table hints."""
-    merge_key = endpoint.key[0] if isinstance(endpoint.load, FanOut) and endpoint.key else None
-    primary_key = list(endpoint.key) if endpoint.load.merges_on_key else None
-
-    row_id = row_id_kind(endpoint.load.write_disposition)
-    not_null = (*(primary_key or ()), *([merge_key] if merge_key else []))
 
     # functools.wraps keeps `rows`' signature, which dlt reads for incremental arguments.
     @functools.wraps(rows)
     def generate(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        if row_id == "row_hash":
-            ensure_row_versions(endpoint.table, endpoint.json_columns)
-        batches = tolerate_unavailable(endpoint.table, failures, iter(rows(*args, **kwargs)))
-        batches = unique_rows(endpoint, batches)
-        yield from as_arrow_batches(endpoint, batches, row_id, primary_key or (), not_null)
+        writer = TableWriter(endpoint)
+        if writer.row_id == "row_hash":
+            ensure_row_versions(endpoint.table, writer.json_columns)
+        for page in tolerate_unavailable(endpoint.table, failures, iter(rows(*args, **kwargs))):
+            yield from writer.write(page)
+        yield from writer.finish()
 
     resource = dlt.resource(
         generate,
         name=endpoint.table,
         table_name=endpoint.table,
         write_disposition=endpoint.load.write_disposition,
-        primary_key=primary_key,
-        merge_key=merge_key,
+        primary_key=list(endpoint.primary_key) or None,
+        merge_key=endpoint.merge_key,
         columns=endpoint.columns,
         **resource_kwargs,
     )
@@ -550,32 +557,104 @@ def make_resource(
     return resource
 
 
-def unique_rows(endpoint: Endpoint, batches: Iterator[Any]) -> Iterator[Any]:
-    """Each row identity (`endpoint.row_identity`) once per load, however often the server
-    sent it (a paging bug, a row on both sides of a page boundary): dlt's merges would store
-    every copy. The first copy is kept. In tables merged on a primary key (events, latest) a
-    row without its key is dropped too: dlt refuses a NULL key, which would fail every load
-    from then on. Both are counted in the run log. Event tables, which can be huge, remember
-    the keys of the current and the previous page only."""
-    identity = endpoint.row_identity
-    if not identity:
-        yield from batches
-        return
-    merged_on_key = endpoint.load.merges_on_key
-    windowed = isinstance(endpoint.load, Events)
-    single = identity[0] if len(identity) == 1 else None
-    seen: set[Any] = set()
-    previous: set[Any] = set()
-    repeated = keyless = 0
-    for batch in batches:
-        if not (isinstance(batch, list) and batch and isinstance(batch[0], dict)):
-            yield batch
-            continue
+class TableWriter:
+    """What dlt is handed for one run of an endpoint's resource, one page of rows at a time
+    (`write`, then `finish`): the items of the nested tables the source builds, the rows as
+    Arrow tables, which dlt loads the same way, only faster, or, where only dlt's JSON
+    normalizer handles them alike, as rows made ready for it (assets._arrow). Each page is
+    converted as it arrives, while its rows are still in the CPU cache, and handed to dlt in
+    tables of about ARROW_BATCH_ROWS rows. Outside a pipeline (no load package) rows stay rows.
+
+    Each row identity (`endpoint.row_identity`) is written once per load, however often the
+    server sent it (a paging bug, a row on both sides of a page boundary): dlt's merges would
+    store every copy. The first copy is kept. In tables merged on a primary key (events,
+    latest) a row without its key is dropped too: dlt refuses a NULL key, which would fail
+    every load from then on. Both are counted in the run log. Event tables, which can be huge,
+    remember the keys of the current and the previous page only."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.row_id = row_id_kind(endpoint.load.write_disposition)
+        merge_key = [endpoint.merge_key] if endpoint.merge_key else []
+        self.not_null = (*endpoint.primary_key, *merge_key)  # NOT NULL in dlt's schema
+        self.columns = endpoint.columns
+        self.typed_columns = frozenset(self.columns)
+        self.json_columns = endpoint.json_columns
+        self.nested_tables = {
+            nested: (nested.table(endpoint.table), frozenset(nested.columns))
+            for nested in endpoint.nested
+        }
+        self.identity = endpoint.row_identity
+        self.single_key = self.identity[0] if len(self.identity) == 1 else None
+        self.drops_keyless = endpoint.load.merges_on_key
+        self.forgets_old_pages = isinstance(endpoint.load, Events)
+        self.seen: set[Any] = set()
+        self.previous: set[Any] = set()
+        self.repeated = self.keyless = 0
+        self.load_id: str | None = None
+        self.known_types: dict[str, str] = {}  # learnt from each table; read on the first page
+        self.tables: list[Any] = []
+        self.pending_rows = 0
+
+    def write(self, page: Any) -> Iterator[Any]:
+        """What dlt is handed for `page`; anything but a list of rows passes as it is."""
+        if not (isinstance(page, list) and page and isinstance(page[0], dict)):
+            yield from self._flush()
+            yield page
+            return
+        rows = self._unique(page)
+        if not rows:
+            return
+        if self.load_id is None:
+            self.load_id = _current_load_id()
+            if self.load_id is None:
+                yield rows
+                return
+            self.known_types = _known_types(self.endpoint.table, self.columns)
+        with cycle_collection_paused():
+            nested_items, table, rows = self._items(rows)
+        yield from nested_items
+        if table is None:
+            yield from self._flush()
+            yield rows
+            return
+        self.tables.append(table)
+        self.pending_rows += table.num_rows
+        if self.pending_rows >= ARROW_BATCH_ROWS:
+            yield from self._flush()
+
+    def finish(self) -> Iterator[Any]:
+        """The tables still buffered, after the rows dropped are counted in the run log."""
+        columns = ", ".join(self.identity)
+        for count, message in (
+            (
+                self.keyless,
+                "skipped %d row%s without %s (a row the server sent without its key cannot "
+                "be merged)",
+            ),
+            (self.repeated, "dropped %d row%s repeating the %s of a row already in this load"),
+        ):
+            if count:
+                plural = "" if count == 1 else "s"
+                progress_log.warning("%s: " + message, self.endpoint.table, count, plural, columns)
+        yield from self._flush()
+
+    def _flush(self) -> Iterator[Any]:
+        tables, self.tables, self.pending_rows = self.tables, [], 0
+        if tables:
+            yield from concat_tables(tables)
+
+    def _unique(self, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        identity, single, drops_keyless = self.identity, self.single_key, self.drops_keyless
+        if not identity:
+            return page
+        seen, previous = self.seen, self.previous
         kept = []
-        for row in batch:
+        repeated = keyless = 0  # counted in locals: this loop runs once per row
+        for row in page:
             key = row.get(single) if single else tuple(row.get(c) for c in identity)
             if key is None or (not single and None in key):
-                if merged_on_key:
+                if drops_keyless:
                     keyless += 1
                 else:
                     kept.append(row)
@@ -588,135 +667,56 @@ def unique_rows(endpoint: Endpoint, batches: Iterator[Any]) -> Iterator[Any]:
             except TypeError:  # a list or an object where an id belongs: kept as sent
                 pass
             kept.append(row)
-        if windowed:
-            previous, seen = seen, set()
-        if kept:
-            yield kept
-    columns = ", ".join(identity)
-    if keyless:
-        progress_log.warning(
-            "%s: skipped %d row%s without %s (a row the server sent without its key cannot "
-            "be merged)",
-            endpoint.table,
-            keyless,
-            "" if keyless == 1 else "s",
-            columns,
+        if self.forgets_old_pages:
+            self.previous, self.seen = seen, set()
+        self.repeated += repeated
+        self.keyless += keyless
+        return kept
+
+    def _items(self, rows: list[dict[str, Any]]) -> tuple[list[Any], Any, list[dict[str, Any]]]:
+        """The items of the page's nested tables; an Arrow table of its rows, or None where
+        Arrow would load them differently; and the rows, made ready for dlt's JSON normalizer
+        when there is no table."""
+        nested_items = []
+        ids = None
+        if self.row_id == "row_hash":  # a version covers the row's lists: taken before they go
+            detected = frozenset(n for n, kind in self.known_types.items() if kind == "timestamp")
+            ids = row_versions(rows, self.json_columns, detected - self.typed_columns)
+            for nested in self.endpoint.nested:
+                item = self._nested_item(nested, rows, ids)
+                if item is not None:
+                    nested_items.append(item)
+                for row in rows:  # this load's own copies (coerce_row changed them too)
+                    if type(row.get(nested.field)) is list:
+                        del row[nested.field]
+        # no primary key apart: `not_null` has it, and NOT NULL is all `as_arrow` makes of it
+        table = as_arrow(
+            rows, self.row_id, (), self.typed_columns, self.load_id, self.not_null, ids
         )
-    if repeated:
-        progress_log.warning(
-            "%s: dropped %d row%s repeating the %s of a row already in this load",
-            endpoint.table,
-            repeated,
-            "" if repeated == 1 else "s",
-            columns,
+        # a value whose type changed (schema drift) goes the JSON way: a variant column
+        if table is None or conflicts_with(table, self.known_types):
+            return nested_items, None, for_json_normalizer(rows, self.row_id, ids)
+        self.known_types.update((k, v) for k, v in dlt_types(table).items() if v)
+        return nested_items, table, rows
+
+    def _nested_item(self, nested: NestedList, rows: list[dict[str, Any]], ids: list[str]) -> Any:
+        """The nested table of `nested` for these parent rows (`ids`: theirs) as one Arrow
+        table, or as rows for dlt's JSON normalizer where Arrow would load them differently;
+        None when no row has items. Its known types are read from the schema each time: dlt
+        adds those of each Arrow table it is handed, including types `dlt_types` does not name."""
+        table, typed = self.nested_tables[nested]
+        children, child_ids = nested_rows(rows, nested.field, ids, table)
+        if not children:
+            return None
+        _adopt_nested_table(table)
+        not_null = (DLT_PARENT_ID, DLT_LIST_IDX)
+        arrow = as_arrow(
+            children, "given", (), typed, self.load_id, not_null, child_ids, nullable_load_id=True
         )
-
-
-def as_arrow_batches(
-    endpoint: Endpoint,
-    batches: Iterator[Any],
-    row_id: str,
-    primary_key: Sequence[str],
-    not_null: Sequence[str] = (),
-) -> Iterator[Any]:
-    """Lists of rows as Arrow tables, which dlt loads the same way, only faster; rows only
-    dlt's JSON normalizer handles alike stay rows (assets._arrow). Each list is converted as
-    it arrives, while its rows are still in the CPU cache, and handed to dlt in tables of
-    about ARROW_BATCH_ROWS rows. Outside a pipeline (no load package) nothing changes."""
-    typed_columns = frozenset(endpoint.columns)
-    tables: list[Any] = []
-    pending_rows = 0
-    load_id: str | None = None
-    known_types: dict[str, str] | None = None
-    for batch in batches:
-        if isinstance(batch, list) and batch and isinstance(batch[0], dict):
-            load_id = load_id or _current_load_id()
-            if load_id is not None:
-                if known_types is None:
-                    known_types = _known_types(endpoint.table, endpoint.columns)
-                with cycle_collection_paused():
-                    nested, table, batch = _dlt_items(
-                        endpoint,
-                        batch,
-                        row_id,
-                        primary_key,
-                        typed_columns,
-                        load_id,
-                        not_null,
-                        known_types,
-                    )
-                yield from nested
-                if table is not None:
-                    tables.append(table)
-                    pending_rows += table.num_rows
-                    if pending_rows >= ARROW_BATCH_ROWS:
-                        yield from concat_tables(tables)
-                        tables, pending_rows = [], 0
-                    continue
-        if tables:
-            yield from concat_tables(tables)
-            tables, pending_rows = [], 0
-        yield batch
-    if tables:
-        yield from concat_tables(tables)
-
-
-def _dlt_items(
-    endpoint: Endpoint,
-    rows: list[dict[str, Any]],
-    row_id: str,
-    primary_key: Sequence[str],
-    typed_columns: frozenset[str],
-    load_id: str,
-    not_null: Sequence[str],
-    known_types: dict[str, str],
-) -> tuple[list[Any], Any, list[dict[str, Any]]]:
-    """One batch as dlt is handed it: the items of its nested tables; an Arrow table of the
-    rows (`as_arrow` with these arguments), or None where Arrow would load them differently;
-    and the rows, made ready for dlt's JSON normalizer when there is no table. `known_types`
-    learns the table's column types."""
-    nested_items = []
-    ids = None
-    if row_id == "row_hash":  # a version covers the row's lists: taken before they go
-        detected = frozenset(n for n, kind in known_types.items() if kind == "timestamp")
-        ids = row_versions(rows, endpoint.json_columns, detected - typed_columns)
-        for nested in endpoint.nested:
-            item = _nested_table(endpoint.table, nested, rows, ids, load_id)
-            if item is not None:
-                nested_items.append(item)
-            for row in rows:  # this load's own copies (coerce_row changed them too)
-                if type(row.get(nested.field)) is list:
-                    del row[nested.field]
-    table = as_arrow(rows, row_id, primary_key, typed_columns, load_id, not_null, ids)
-    # a value whose type changed (schema drift) goes the JSON way: a variant column
-    if table is None or conflicts_with(table, known_types):
-        return nested_items, None, for_json_normalizer(rows, row_id, ids)
-    known_types.update((k, v) for k, v in dlt_types(table).items() if v)
-    return nested_items, table, rows
-
-
-def _nested_table(
-    parent: str,
-    nested: NestedList,
-    rows: list[dict[str, Any]],
-    parent_ids: list[str],
-    load_id: str,
-) -> Any:
-    """The nested table of `nested` for these parent rows as one Arrow table, or as rows for
-    dlt's JSON normalizer where Arrow would load them differently (see `as_arrow`); None when
-    no row has items."""
-    table = nested.table(parent)
-    children, ids = nested_rows(rows, nested.field, parent_ids, table)
-    if not children:
-        return None
-    _adopt_nested_table(table)
-    typed = frozenset(nested.columns)
-    not_null = (DLT_PARENT_ID, DLT_LIST_IDX)
-    arrow = as_arrow(children, "given", (), typed, load_id, not_null, ids, nullable_load_id=True)
-    if arrow is not None and conflicts_with(arrow, _known_types(table, nested.columns)):
-        arrow = None
-    item = arrow if arrow is not None else for_json_normalizer(children, "given", ids)
-    return dlt.mark.with_table_name(item, table)
+        if arrow is not None and conflicts_with(arrow, _known_types(table, nested.columns)):
+            arrow = None
+        item = arrow if arrow is not None else for_json_normalizer(children, "given", child_ids)
+        return dlt.mark.with_table_name(item, table)
 
 
 def _adopt_nested_table(table: str) -> None:

@@ -57,11 +57,10 @@ def _json_path_only(*args: object, **kwargs: object) -> None:
     return None
 
 
-def _lists_to_dlt(_: object, batches: object, *args: object, **kwargs: object) -> object:
-    """In place of `as_arrow_batches`: rows with their versions and their lists, from which
+def _lists_to_dlt(_: object, page: list[dict]) -> object:
+    """In place of `TableWriter.write`: rows with their versions and their lists, from which
     dlt's JSON normalizer makes the nested tables."""
-    for batch in batches:
-        yield for_json_normalizer(batch, "row_hash")
+    yield for_json_normalizer(page, "row_hash")
 
 
 def _snapshot(
@@ -167,7 +166,7 @@ def test_nested_tables_the_source_builds_are_those_dlt_makes(tmp_path, monkeypat
         server.append(run)
         load(built)
         with monkeypatch.context() as patch:
-            patch.setattr(_catalog, "as_arrow_batches", _lists_to_dlt)
+            patch.setattr(_catalog.TableWriter, "write", _lists_to_dlt)
             load(made)
         own_ids = frozenset({"_dlt_id", "_dlt_parent_id"})
         got, expected = _snapshot(built, own_ids | {"_dlt_root_id"}), _snapshot(made, own_ids)
