@@ -275,6 +275,12 @@ class Endpoint:
         """Columns no two current rows share."""
         return self.unique_key or self.key
 
+    @property
+    def newest_first(self) -> bool:
+        """Whether the server sends the newest events first: a load stops at the first page
+        that reaches what it already has, so no page is requested ahead of it."""
+        return isinstance(self.load, Events) and self.load.descending
+
 
 def coerce_row(endpoint: Endpoint, row: dict[str, Any]) -> dict[str, Any]:
     """Ids to strings (servers send some as ints), timestamps parsed, a row key for events."""

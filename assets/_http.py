@@ -615,7 +615,7 @@ class RestApi:
                 {**endpoint.params, **(params or {})},
                 lambda response: self.describe_error(endpoint, response),
                 progress,
-                ahead=not getattr(endpoint, "descending", False),
+                ahead=not endpoint.newest_first,
                 unpack=endpoint.unpack,
             ):
                 if self._accepted_path is None:

@@ -192,3 +192,22 @@ def test_a_server_that_moved_keeps_loading_into_its_tables_with_their_history(
         "loading into the same tables, history kept"
     ]
     assert {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY} == before
+
+
+def test_an_unchanged_rerun_of_newest_first_audit_logs_asks_for_one_page(monkeypatch):
+    """Audit logs come newest first: the rerun stops at the first page, which reaches what the
+    last run loaded, and requests no page ahead of it."""
+    from assets.posit_connect.settings import PAGE_SIZE
+    from simulators.posit_connect import PositConnectSimulator
+
+    with PositConnectSimulator(content=5, users=5, visits=0, audit_logs=3 * PAGE_SIZE) as sim:
+        monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", sim.url)
+        monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", sim.api_key)
+        assert materialize_api(POSIT_CONNECT, ["audit_logs"]).success
+        assert sim.stats()["requests"]["GET /__api__/v1/audit_logs"] == 3
+        sim.reset_counters()
+
+        assert materialize_api(POSIT_CONNECT, ["audit_logs"]).success
+
+        assert sim.stats()["requests"]["GET /__api__/v1/audit_logs"] == 1
+        assert current_count(POSIT_CONNECT, "audit_logs") == 3 * PAGE_SIZE
