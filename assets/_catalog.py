@@ -114,6 +114,11 @@ class LoadMode:
     current_filter: ClassVar[str] = "_dlt_valid_to IS NULL"  # SQL: the rows describing now
     merges_on_key: ClassVar[bool] = False  # on `key` (dlt's primary key), not versions (scd2)
 
+    @property
+    def keeps_versions(self) -> bool:
+        """Whether the table keeps every version of a row (dlt's ``scd2`` merge)."""
+        return self.write_disposition.get("strategy") == "scd2"
+
 
 @dataclass(frozen=True)
 class Snapshot(LoadMode):
@@ -241,7 +246,7 @@ class Endpoint:
             hints[name] = {"data_type": "timestamp", "timezone": True}
         if isinstance(self.load, FanOut):
             hints[DELETED_COLUMN] = {"data_type": "timestamp", "timezone": True, "nullable": True}
-        if self.load.write_disposition.get("strategy") == "scd2":
+        if self.load.keeps_versions:
             # nullable: rows stored before the column existed have none (assets.row_versions)
             hints[ROW_VERSION] = {"data_type": "text", "nullable": True}
         return hints

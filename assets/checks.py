@@ -54,7 +54,7 @@ def current_rows_in_words(endpoint: Endpoint) -> str:
     """Which rows a check looks at, as an admin would say it (`LoadMode.current_filter`)."""
     if isinstance(endpoint.load, FanOut):
         return "current rows (the newest version of each item not deleted on the server)"
-    if endpoint.load.write_disposition.get("strategy") == "scd2":
+    if endpoint.load.keeps_versions:
         return "current rows (the newest version of each item still on the server)"
     return "rows"
 

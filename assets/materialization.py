@@ -61,7 +61,7 @@ def history_changes(sql: Any, endpoint: Endpoint, since: datetime) -> TableChang
     """New, changed and deleted items of a table that keeps versions (scd2: snapshot and
     fan-out tables), counted by the table's key from the versions this run opened and
     closed; None for other tables. `sql` is dlt's SQL client of the destination."""
-    if endpoint.load.write_disposition.get("strategy") != "scd2" or not endpoint.key:
+    if not endpoint.load.keeps_versions or not endpoint.key:
         return None
     table = sql.make_qualified_table_name(endpoint.table)
     key = ", ".join(sql.escape_column_name(column) for column in endpoint.key)
