@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import dlt
 import orjson
+from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.storages.exceptions import CurrentLoadPackageStateNotAvailable
 from dlt.extract.resource import DltResource
 
@@ -54,7 +55,13 @@ from assets._arrow import (
     row_id_kind,
     row_versions,
 )
-from assets._http import Progress, cycle_collection_paused, progress_log, read_concurrently
+from assets._http import (
+    Progress,
+    RestApi,
+    cycle_collection_paused,
+    progress_log,
+    read_concurrently,
+)
 from assets.errors import ConfigurationError, EndpointUnavailable, SourceError
 from assets.row_versions import ensure_row_versions
 
@@ -129,7 +136,9 @@ class Snapshot(LoadMode):
     name = "snapshot"
     parent: str | None = None  # a derived table's (`Endpoint.derive`) source list
 
-    def rows(self, api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
+    def rows(
+        self, api: RestApi, endpoint: Endpoint, max_concurrency: int, window: EventWindow
+    ) -> Rows:
         return _snapshot_rows(api, endpoint)
 
 
@@ -145,7 +154,9 @@ class FanOut(LoadMode):
     parent_key: str = "guid"
     change_field: str | None = None
 
-    def rows(self, api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
+    def rows(
+        self, api: RestApi, endpoint: Endpoint, max_concurrency: int, window: EventWindow
+    ) -> Rows:
         return _fanout_rows(api, endpoint, max_concurrency)
 
 
@@ -165,7 +176,9 @@ class Events(LoadMode):
     end_param: str | None = None
     descending: bool = False
 
-    def rows(self, api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
+    def rows(
+        self, api: RestApi, endpoint: Endpoint, max_concurrency: int, window: EventWindow
+    ) -> Rows:
         return _event_rows(api, endpoint, max_concurrency, window)
 
 
@@ -183,7 +196,9 @@ class Latest(LoadMode):
     parent: str | None = None
     parent_key: str = "guid"
 
-    def rows(self, api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
+    def rows(
+        self, api: RestApi, endpoint: Endpoint, max_concurrency: int, window: EventWindow
+    ) -> Rows:
         if self.parent is None:
             return _snapshot_rows(api, endpoint)
         return _latest_rows(api, endpoint, max_concurrency)
@@ -220,7 +235,7 @@ class Endpoint:
     # one response body -> rows, where a data selector cannot say it (a map keyed by name)
     unpack: Callable[[Any], Iterable[dict[str, Any]]] | None = None
     # rows computed from other endpoints' lists (`api.rows(table)`) instead of requested
-    derive: Callable[[Any], Iterable[dict[str, Any]]] | None = None
+    derive: Callable[[RestApi], Iterable[dict[str, Any]]] | None = None
     # asset checks: the columns that identify one current row when `key` does not (a fan-out
     # table's key is its parent's), and whether a server may have no rows at all (an empty
     # table is then a warning, not an error)
@@ -473,7 +488,7 @@ def fetch_each(
                 future.cancel()
 
 
-def from_one_server(api: Any, rows: Callable[..., Any]) -> Callable[..., Any]:
+def from_one_server(api: RestApi, rows: Callable[..., Any]) -> Callable[..., Any]:
     """`rows`, refused when the tables were loaded from another server (see below)."""
 
     # functools.wraps keeps `rows`' signature, which dlt reads for incremental arguments.
@@ -488,7 +503,7 @@ def from_one_server(api: Any, rows: Callable[..., Any]) -> Callable[..., Any]:
 _SERVER_STATE_LOCK = threading.Lock()
 
 
-def ensure_same_server(api: Any) -> None:
+def ensure_same_server(api: RestApi) -> None:
     """Tables hold one server's rows. Loading a second server into them would mix the two
     and skip the new one's history (the incremental cursors are the first server's), as
     after the demo's simulators when a real server is configured. A server is known by the
@@ -819,7 +834,7 @@ def _window_bound(name: str, value: str | None) -> datetime | None:
 
 
 def build_resources(
-    api: Any,
+    api: RestApi,
     endpoints: Iterable[Endpoint],
     *,
     failures: EndpointFailures | None,
@@ -837,7 +852,7 @@ def build_resources(
     return resources
 
 
-def _snapshot_rows(api: Any, endpoint: Endpoint) -> Rows:
+def _snapshot_rows(api: RestApi, endpoint: Endpoint) -> Rows:
     def rows() -> Iterator[list[dict[str, Any]]]:
         current = api.rows(endpoint.table)
         if unchanged_since_last_load(endpoint, current):
@@ -906,18 +921,24 @@ def _destination_merges(endpoint: Endpoint) -> bool:
     capabilities = _CAPABILITIES.get(destination.destination_type)
     if capabilities is None:
         capabilities = _CAPABILITIES[destination.destination_type] = destination.capabilities()
+    return strategy in merge_strategies(capabilities, endpoint.table)
+
+
+def merge_strategies(capabilities: DestinationCapabilitiesContext, table: str) -> list[str]:
+    """The merge strategies a destination with `capabilities` offers for `table` (some offer
+    different ones per table): empty when it cannot merge and dlt appends instead."""
     strategies = list(capabilities.supported_merge_strategies or [])
     if capabilities.merge_strategies_selector:
-        table = {"name": endpoint.table, "write_disposition": "merge"}
-        strategies = capabilities.merge_strategies_selector(strategies, table_schema=table)
-    return strategy in strategies
+        table_schema = {"name": table, "write_disposition": "merge"}
+        strategies = capabilities.merge_strategies_selector(strategies, table_schema=table_schema)
+    return list(strategies)
 
 
 # destination type -> its capabilities, as resolved for the first table that asked
-_CAPABILITIES: dict[str, Any] = {}
+_CAPABILITIES: dict[str, DestinationCapabilitiesContext] = {}
 
 
-def _fanout_rows(api: Any, endpoint: Endpoint, max_concurrency: int) -> Rows:
+def _fanout_rows(api: RestApi, endpoint: Endpoint, max_concurrency: int) -> Rows:
     def rows() -> Iterator[list[dict[str, Any]]]:
         progress = Progress(endpoint.table)
         parents = api.rows(endpoint.load.parent)
@@ -934,7 +955,7 @@ def _fanout_rows(api: Any, endpoint: Endpoint, max_concurrency: int) -> Rows:
     return rows
 
 
-def _latest_rows(api: Any, endpoint: Endpoint, max_concurrency: int) -> Rows:
+def _latest_rows(api: RestApi, endpoint: Endpoint, max_concurrency: int) -> Rows:
     def rows() -> Iterator[list[dict[str, Any]]]:
         progress = Progress(endpoint.table)
         parents = [str(p[endpoint.load.parent_key]) for p in api.rows(endpoint.load.parent)]
@@ -951,7 +972,9 @@ def _latest_rows(api: Any, endpoint: Endpoint, max_concurrency: int) -> Rows:
     return rows
 
 
-def _event_rows(api: Any, endpoint: Endpoint, max_concurrency: int, window: EventWindow) -> Rows:
+def _event_rows(
+    api: RestApi, endpoint: Endpoint, max_concurrency: int, window: EventWindow
+) -> Rows:
     try:
         start, end = window.bounds()
     except ConfigurationError as error:
@@ -1035,7 +1058,7 @@ def _windowable(events: Events) -> bool:
 
 
 def windowed_event_pages(
-    api: Any,
+    api: RestApi,
     endpoint: Endpoint,
     *,
     lower: datetime | None,
@@ -1105,7 +1128,7 @@ def _windows(
 
 
 def _read_windows(
-    api: Any,
+    api: RestApi,
     endpoint: Endpoint,
     windows: list[tuple[datetime, datetime | None]],
     *,
@@ -1134,7 +1157,7 @@ def _read_windows(
 
 
 def _window_pages(
-    api: Any, endpoint: Endpoint, params: dict[str, Any]
+    api: RestApi, endpoint: Endpoint, params: dict[str, Any]
 ) -> Iterator[list[dict[str, Any]]]:
     """The coerced pages of one request's paging; closing it stops the read-ahead."""
     pages = api.pages(endpoint, params=params, quiet=True)
@@ -1171,7 +1194,7 @@ def next_window_span(span: timedelta, rows: int) -> timedelta:
 
 
 def _windowed_event_rows(
-    api: Any, endpoint: Endpoint, start: datetime | None, end: datetime | None
+    api: RestApi, endpoint: Endpoint, start: datetime | None, end: datetime | None
 ) -> Callable[..., Iterator[Any]]:
     """Events from an endpoint that answers each from/to window with every row in it (Posit
     Connect's content hits): never one unbounded request. The first load walks from

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies
 
@@ -52,6 +52,9 @@ from assets.errors import (
     RouteRefused,
     SourceError,
 )
+
+if TYPE_CHECKING:  # the catalog builds on this module
+    from assets._catalog import Endpoint
 
 progress_log = logging.getLogger("connect_oscar.progress")
 PROGRESS_EVERY_SECONDS = 2.0
@@ -521,7 +524,7 @@ class RestApi:
     # The server's version, "unknown" when it does not say (subclasses ask it lazily).
     version: str | None = None
 
-    def __init__(self, server: ServerSettings, catalog: dict[str, Any]):
+    def __init__(self, server: ServerSettings, catalog: dict[str, Endpoint]):
         self.server = server
         self.catalog = catalog
         self._client: RESTClient | None = None
@@ -567,10 +570,10 @@ class RestApi:
     def rejected(self, request: str, detail: str) -> str:
         return f"{self.api_name} at {self.base_url} rejected {self.credentials_name} (HTTP 401)."
 
-    def forbidden_advice(self, endpoint: Any) -> str:
+    def forbidden_advice(self, endpoint: Endpoint) -> str:
         return "Use credentials with more privileges, or leave the table out of the selection."
 
-    def describe_error(self, endpoint: Any, response: Response) -> SourceError:
+    def describe_error(self, endpoint: Endpoint, response: Response) -> SourceError:
         status = response.status_code
         detail, object_gone = self.error_detail(response)
         request = f"{response.request.method} {redact_url(response.url)}"
@@ -596,7 +599,7 @@ class RestApi:
 
     def pages(
         self,
-        endpoint: Any,
+        endpoint: Endpoint,
         path: str | None = None,
         params: dict[str, Any] | None = None,
         quiet: bool = False,
@@ -661,7 +664,7 @@ class RestApi:
             return False
         return response.status_code != 401
 
-    def route_refused(self, endpoint: Any, error: AuthenticationFailed) -> RouteRefused:
+    def route_refused(self, endpoint: Endpoint, error: AuthenticationFailed) -> RouteRefused:
         return RouteRefused(
             f"{endpoint.table}: {error.request} answered HTTP 401 ({error.detail or 'no body'}) "
             f"although the same credentials were accepted on {self._accepted_path} in this "
@@ -678,7 +681,7 @@ class RestApi:
                 self._lists[table] = [row for page in self.pages(endpoint) for row in page]
         return self._lists[table]
 
-    def children(self, endpoint: Any, parent_key: str) -> list[Any] | None:
+    def children(self, endpoint: Endpoint, parent_key: str) -> list[Any] | None:
         """Rows under one parent, each stamped with the parent's key; None if it is gone."""
         path = endpoint.path.replace("{" + endpoint.load.parent_key + "}", parent_key)
         try:

@@ -27,7 +27,7 @@ from dlt.destinations.sql_client import SqlClientBase
 from dlt.pipeline.pipeline import Pipeline
 from filelock import FileLock, Timeout
 
-from assets._catalog import Endpoint
+from assets._catalog import Endpoint, merge_strategies
 from assets.duckdb_files import WORKING_DIR_MODE, publishing, working_path
 from assets.errors import ConfigurationError
 from assets.registry import SourceInfo
@@ -166,16 +166,11 @@ def merge_support(info: SourceInfo, destination: str | None = None) -> dict[str,
     from dlt's own capabilities (no connection is made; named destinations resolve through
     their configured destination_type). An empty list: no merge at all, dlt appends instead."""
     capabilities = Destination.from_reference(destination or destination_name()).capabilities()
-    support = {}
-    for endpoint in info.endpoints:
-        if endpoint.load.write_disposition["disposition"] != "merge":
-            continue
-        strategies = capabilities.supported_merge_strategies
-        if capabilities.merge_strategies_selector:
-            table = {"name": endpoint.table, "write_disposition": "merge"}
-            strategies = capabilities.merge_strategies_selector(strategies, table_schema=table)
-        support[endpoint.table] = list(strategies)
-    return support
+    return {
+        endpoint.table: merge_strategies(capabilities, endpoint.table)
+        for endpoint in info.endpoints
+        if endpoint.load.write_disposition["disposition"] == "merge"
+    }
 
 
 def check_write_dispositions(info: SourceInfo) -> list[str]:

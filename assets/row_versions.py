@@ -37,10 +37,13 @@ def ensure_row_versions(table: str, whole: frozenset[str]) -> None:
     json columns."""
     try:
         state = dlt.current.resource_state()
+        if state.get(STATE_KEY):
+            return
+        # after the state: looking the pipeline up resolves its configuration (~6 ms a table)
         pipeline = dlt.current.pipeline()
     except Exception:  # outside a pipeline: nothing is stored to migrate
         return
-    if state.get(STATE_KEY) or pipeline.destination is None:
+    if pipeline.destination is None:
         return
     stored = dlt.current.source_schema().tables.get(table, {}).get("columns", {})
     if not stored or pipeline.destination.destination_name == "filesystem":

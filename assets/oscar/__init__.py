@@ -131,7 +131,7 @@ class OscarApi(RestApi):
             f"{self.credentials.rejected()}."
         )
 
-    def forbidden_advice(self, endpoint: Any) -> str:
+    def forbidden_advice(self, endpoint: Endpoint) -> str:
         if endpoint.table in CREDENTIALS_NEEDED:
             return CREDENTIALS_NEEDED[endpoint.table]
         return (

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assets._catalog import rfc3339
 from assets._http import progress_log
+
+if TYPE_CHECKING:  # the API's client imports the settings that import this module
+    from assets.oscar import OscarApi
 
 ADMIN_OWNER = "cluster_admin"  # owner of services created with Basic auth
 METRICS_DAYS = 30  # the window of the v4 per-user metrics: OSCAR's default job TTL
@@ -137,7 +140,7 @@ def metrics_window() -> dict[str, str]:
     return {"start": rfc3339(end - timedelta(days=METRICS_DAYS)), "end": rfc3339(end)}
 
 
-def derive_users(api: Any) -> list[dict[str, Any]]:
+def derive_users(api: OscarApi) -> list[dict[str, Any]]:
     """Service owners and allowed users; the caller and per-user metrics on v4. is_caller is
     NULL on every row when the server would not say who the credentials belong to (v3; v4
     under Basic auth, see settings.CALLER_NEEDS)."""
@@ -167,7 +170,7 @@ def derive_users(api: Any) -> list[dict[str, Any]]:
     return [users[uid] for uid in sorted(users)]
 
 
-def derive_projects(api: Any) -> list[dict[str, Any]]:
+def derive_projects(api: OscarApi) -> list[dict[str, Any]]:
     """Virtual organisations: each service's `vo` and the groups allowed to log in."""
     projects: dict[str, dict[str, Any]] = {}
 
@@ -183,7 +186,7 @@ def derive_projects(api: Any) -> list[dict[str, Any]]:
     return [projects[name] for name in sorted(projects)]
 
 
-def derive_sites(api: Any) -> list[dict[str, Any]]:
+def derive_sites(api: OscarApi) -> list[dict[str, Any]]:
     """This cluster, and every remote cluster or endpoint its services delegate to."""
     info = next(iter(api.rows("cluster_info")), {})
     config = next(iter(api.rows("cluster_config")), {}).get("config") or {}
@@ -232,7 +235,7 @@ def _members(service: dict[str, Any]) -> list[dict[str, Any]]:
     return list(service.get("replicas") or federation.get("members") or ())
 
 
-def derive_attributes(api: Any) -> Iterator[dict[str, Any]]:
+def derive_attributes(api: OscarApi) -> Iterator[dict[str, Any]]:
     """Key-value rows: labels, annotations, environment variable and secret names."""
     for service in api.rows("services"):
         environment = service.get("environment") or {}

@@ -22,6 +22,7 @@ from dlt.extract.resource import DltResource
 from requests import Response
 
 from assets._catalog import (
+    Endpoint,
     EndpointFailures,
     EventWindow,
     build_resources,
@@ -122,7 +123,7 @@ class ConnectApi(RestApi):
 
     def pages(
         self,
-        endpoint: Any,
+        endpoint: Endpoint,
         path: str | None = None,
         params: dict[str, Any] | None = None,
         **kw: Any,
@@ -164,7 +165,7 @@ class ConnectApi(RestApi):
             f"Set a valid key in {KEY_SETTING}."
         )
 
-    def forbidden_advice(self, endpoint: Any) -> str:
+    def forbidden_advice(self, endpoint: Endpoint) -> str:
         return (
             f"This table needs {endpoint.requires or 'a key with more privileges'}; set such a "
             f"key in {KEY_SETTING}, or leave the table out of the selection."

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from assets._http import progress_log
 from assets.errors import ConfigurationError, EndpointMissing, EndpointUnavailable
+
+if TYPE_CHECKING:  # the API's client imports the settings that import this module
+    from assets.posit_connect import ConnectApi
 
 # GET /v1/server_settings/{runtime}; R and Python exist on every server with the v1 API, the
 # others only from a version on (connectapi `get_runtimes`: quarto 2021.08.0, tensorflow
@@ -24,7 +27,7 @@ ALWAYS_INSTALLED = ("r", "python")
 HOSTS_PATH = "/v1/system/hosts"
 
 
-def _missing_part(api: Any, table: str, part: str, path: str, error: Exception) -> None:
+def _missing_part(api: ConnectApi, table: str, part: str, path: str, error: Exception) -> None:
     """A part of a derived table the server has not (or the key may not read): noted on the
     table's materialisation and logged; the rest of the table loads."""
     if isinstance(error, EndpointMissing | ConfigurationError):
@@ -36,7 +39,7 @@ def _missing_part(api: Any, table: str, part: str, path: str, error: Exception) 
     progress_log.warning("%s: %s", table, note)
 
 
-def derive_runtimes(api: Any) -> list[dict[str, Any]]:
+def derive_runtimes(api: ConnectApi) -> list[dict[str, Any]]:
     """One row per runtime, version, cluster and image that the server has installed."""
     endpoint = api.catalog["runtimes"]
     rows = []
@@ -57,7 +60,7 @@ def derive_runtimes(api: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def derive_server_info(api: Any) -> list[dict[str, Any]]:
+def derive_server_info(api: ConnectApi) -> list[dict[str, Any]]:
     """The server as it reports itself (GET /__api__/server_settings: its version, NULL where
     the administrator hides it) and each node of the cluster (GET /v1/system/hosts). A node's
     `last_seen` moves with every heartbeat, so it is left out: kept, it would add a version of
