@@ -84,3 +84,9 @@ def query(info: SourceInfo, sql: str) -> list[tuple]:
 def current_count(info: SourceInfo, table: str) -> int:
     endpoint = info.catalog[table]
     return query(info, f"SELECT count(*) FROM {table} WHERE {endpoint.load.current_filter}")[0][0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end tests, the longest (up to a minute each), are handed out first: handed
+    out last, one of them keeps a worker busy while the other has nothing left to run."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
