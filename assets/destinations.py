@@ -93,14 +93,15 @@ def published_after_load(info: SourceInfo, log: logging.Logger) -> Iterator[None
         yield
 
 
-DEFAULT_DUCKDB_MEMORY_LIMIT = "128MB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "64MB"
 
 
 def duckdb_settings() -> dict[str, str]:
-    """DuckDB's memory limit (DUCKDB_MEMORY_LIMIT, default 128MB). DuckDB otherwise keeps up to
+    """DuckDB's memory limit (DUCKDB_MEMORY_LIMIT, default 64MB). DuckDB otherwise keeps up to
     80% of the machine's memory as cache, so merging a million rows grows the run by hundreds
     of MB; within the limit it spills to disk and a run's memory stays flat however much it
-    loads (measured: no slower for the benchmark's loads, see bench/README.md)."""
+    loads. 64MB is no slower than 128MB for the benchmark's loads and keeps 10,000,000 visits
+    under 500 MB; 32MB made a 1,000,000-row merge several times slower (bench/README.md)."""
     limit = os.environ.get("DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
     return {"memory_limit": limit}
 
