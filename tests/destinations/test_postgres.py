@@ -37,7 +37,11 @@ def assert_matches_server(info: SourceInfo, expected: dict[str, int]) -> None:
     assert {t: loaded[t] for t in expected} == expected
 
 
-def test_first_run_loads_every_table_with_the_servers_rows(api, load_into_postgres):
+def test_first_run_loads_every_table_a_rerun_adds_nothing_and_the_next_adds_the_change(
+    api, load_into_postgres
+):
+    """Three runs of one API (each step's assertions on the state the one before left): the
+    server's rows, none added by an unchanged rerun, exactly the change by the next run."""
     scenario, sim = api
 
     result = materialize_api(scenario.info)
@@ -50,22 +54,14 @@ def test_first_run_loads_every_table_with_the_servers_rows(api, load_into_postgr
         total_rows(load_into_postgres, scenario.info)
     )
 
-
-def test_rerun_adds_no_rows(api, load_into_postgres):
-    scenario, _sim = api
-    assert materialize_api(scenario.info).success
+    # an unchanged rerun
     before = total_rows(load_into_postgres, scenario.info)
 
     assert materialize_api(scenario.info).success
 
     assert total_rows(load_into_postgres, scenario.info) == before
 
-
-def test_next_run_loads_exactly_what_changed_on_the_server(api, load_into_postgres):
-    scenario, sim = api
-    assert materialize_api(scenario.info).success
-    before = total_rows(load_into_postgres, scenario.info)
-
+    # the next run after a change on the server
     added = scenario.change(sim)
     assert materialize_api(scenario.info).success
 

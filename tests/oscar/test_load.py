@@ -17,8 +17,15 @@ ALL_TABLES = set(OSCAR.catalog)
 LISTS = 8
 
 
-def test_first_run_loads_every_table_with_the_servers_rows(oscar_sim):
+def test_first_run_loads_every_table_a_rerun_adds_nothing_and_the_next_applies_the_changes(
+    oscar_sim,
+):
+    """One cluster through three runs (each step's assertions on the state the one before
+    left): the first loads every table with the server's rows, services' inputs and outputs
+    as child tables; an unchanged rerun adds no row and makes the same requests; after
+    changes on the server, the next run applies them."""
     result = materialize_api(OSCAR)
+    first = oscar_sim.stats()["requests"]  # before the checks below ask the server themselves
 
     assert result.success
     assert materialized_tables(result) == ALL_TABLES
@@ -27,29 +34,9 @@ def test_first_run_loads_every_table_with_the_servers_rows(oscar_sim):
     assert secrets > 0  # names of secret environment variables are kept, values are not
     # a default v4 cluster does not say who Basic auth is (/system/quotas/user answers 401)
     assert query(OSCAR, "SELECT count(*) FROM users WHERE is_caller IS NOT NULL") == [(0,)]
+    assert_services_keep_inputs_and_outputs_as_child_tables(oscar_sim)
 
-
-def test_services_keep_inputs_and_outputs_as_child_tables(oscar_sim):
-    materialize_api(OSCAR, ["services"])
-
-    rows = query(
-        OSCAR,
-        "SELECT s.name, i.storage_provider, i.path FROM services s "
-        "JOIN services__input i ON i._dlt_parent_id = s._dlt_id WHERE s._dlt_valid_to IS NULL",
-    )
-    expected = {
-        (s["name"], i["storage_provider"], i["path"])
-        for s in oscar_sim.services_snapshot()
-        for i in s["input"]
-    }
-    assert set(rows) == expected
-    (outputs,) = query(OSCAR, "SELECT count(*) FROM services__output")[0]
-    assert outputs == sum(len(s["output"]) for s in oscar_sim.services_snapshot())
-
-
-def test_rerun_adds_no_rows_and_makes_the_same_requests(oscar_sim):
-    assert materialize_api(OSCAR).success
-    first = oscar_sim.stats()["requests"]
+    # an unchanged rerun
     rows_before = total_rows()
     oscar_sim.reset_counters()
 
@@ -62,9 +49,7 @@ def test_rerun_adds_no_rows_and_makes_the_same_requests(oscar_sim):
     assert second["GET /system/logs/{service}"] == 12 * 3
     assert second["total"] == LISTS + 12 * 3
 
-
-def test_next_run_applies_what_changed_on_the_server(oscar_sim):
-    materialize_api(OSCAR)
+    # the next run after changes on the server
     jobs_before = oscar_sim.expected_jobs()
     added = oscar_sim.mutate("add_service", {"n": 1, "jobs": 4})["added"][0]
     removed = oscar_sim.mutate("remove_service", {"name": "cowsay"})["removed"][0]
@@ -92,6 +77,22 @@ def test_next_run_applies_what_changed_on_the_server(oscar_sim):
             OSCAR, f"SELECT status FROM jobs WHERE service = '{service}' AND job_name = '{job}'"
         )
         assert rows == [(after,)]
+
+
+def assert_services_keep_inputs_and_outputs_as_child_tables(sim) -> None:
+    rows = query(
+        OSCAR,
+        "SELECT s.name, i.storage_provider, i.path FROM services s "
+        "JOIN services__input i ON i._dlt_parent_id = s._dlt_id WHERE s._dlt_valid_to IS NULL",
+    )
+    expected = {
+        (s["name"], i["storage_provider"], i["path"])
+        for s in sim.services_snapshot()
+        for i in s["input"]
+    }
+    assert set(rows) == expected
+    (outputs,) = query(OSCAR, "SELECT count(*) FROM services__output")[0]
+    assert outputs == sum(len(s["output"]) for s in sim.services_snapshot())
 
 
 @pytest.mark.parametrize("api", ["v3", "v4"])

@@ -18,6 +18,9 @@ from tests.oscar.support import ENV, assert_tables_match
 ALL_TABLES = set(OSCAR.catalog) - {"caller", "user_metrics"}
 # Read by the upgrade test: the columns users query must not depend on the version.
 VERSIONED = ("buckets", "cluster_status")
+# Loaded twice and checked by the upgrade test, before it upgrades the cluster to v4.
+UPGRADED = "v3.6.3"
+VERSION_SIZES = {"services": 5, "jobs_per_service": 6, "jobs_page_size": 4}
 
 
 def load_and_check(instance):
@@ -59,20 +62,25 @@ def columns(table: str) -> set[str]:
     return {name for (name,) in query(OSCAR, sql)}
 
 
-@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("profile", sorted(set(PROFILES) - {UPGRADED}))
 def test_every_version_loads_with_basic_auth_and_passes_its_checks_twice(
     profile, monkeypatch, persistent_instance
 ):
-    with OscarSimulator(profile=profile, services=5, jobs_per_service=6, jobs_page_size=4) as sim:
+    with OscarSimulator(profile=profile, **VERSION_SIZES) as sim:
         use(sim, monkeypatch)
+        assert_loads_and_passes_its_checks_twice(profile, sim, persistent_instance)
 
-        for _ in range(2):
-            result, evaluations = load_and_check(persistent_instance)
 
-            assert result.success, profile
-            assert materialized_tables(result) == ALL_TABLES
-            assert failed_checks(evaluations) == {}
-            assert_tables_match(sim)  # the rows of the server, no duplicate current rows
+def assert_loads_and_passes_its_checks_twice(profile, sim, instance) -> None:
+    """Every table the version has loads, every check passes, and the second run adds no
+    duplicate current rows."""
+    for _ in range(2):
+        result, evaluations = load_and_check(instance)
+
+        assert result.success, profile
+        assert materialized_tables(result) == ALL_TABLES
+        assert failed_checks(evaluations) == {}
+        assert_tables_match(sim)  # the rows of the server, no duplicate current rows
     if profile == "fresh":  # no services, no users, no buckets: tables never created
         assert evaluations["buckets", "schema_unchanged"].description.startswith("not loaded yet")
     else:  # Basic auth carries no user id: no version says who the caller is, nothing fails
@@ -102,12 +110,12 @@ def test_the_quota_route_refusing_basic_auth_fails_nothing_and_says_why(
     assert sim.password not in why
 
 
-def test_a_v3_cluster_upgraded_to_v4_keeps_the_columns_of_buckets_and_cluster_status(
+def test_v3_6_3_loads_twice_and_upgraded_to_v4_keeps_the_columns_of_buckets_and_cluster_status(
     monkeypatch, persistent_instance
 ):
-    with OscarSimulator(profile="v3.6.3", services=4, jobs_per_service=3) as sim:
+    with OscarSimulator(profile=UPGRADED, **VERSION_SIZES) as sim:
         use(sim, monkeypatch)
-        assert load_and_check(persistent_instance)[0].success
+        assert_loads_and_passes_its_checks_twice(UPGRADED, sim, persistent_instance)
         before = {table: columns(table) for table in VERSIONED}
         v3_status = query(OSCAR, f"SELECT {STATUS_FIGURES} FROM cluster_status")
         sim.mutate("set_api", {"api": "v4", "version": "v4.1.2"})

@@ -16,16 +16,21 @@ def assert_matches_server(sim) -> None:
         assert current_count(POSIT_CONNECT, table) == expected, table
 
 
-def test_first_run_loads_every_table_with_the_servers_rows(posit_sim):
+def test_first_run_loads_every_table_a_rerun_adds_nothing_and_the_next_loads_the_changes(
+    posit_sim,
+):
+    """One server through three runs (each step's assertions on the state the one before
+    left): the first loads every table with the server's rows, typed; an unchanged rerun adds
+    no row for a constant number of requests; after changes on the server, the next run loads
+    exactly what changed."""
     result = materialize_api(POSIT_CONNECT)
 
     assert result.success
     assert materialized_tables(result) == ALL_TABLES
     assert_matches_server(posit_sim)
+    assert_ids_are_strings_and_times_are_utc_timestamps()
 
-
-def test_rerun_adds_no_rows_and_makes_a_constant_number_of_requests(posit_sim):
-    materialize_api(POSIT_CONNECT)
+    # an unchanged rerun
     rows_before = {t: query(POSIT_CONNECT, f"SELECT count(*) FROM {t}") for t in LOADED_WITH_KEY}
     posit_sim.reset_counters()
 
@@ -47,9 +52,7 @@ def test_rerun_adds_no_rows_and_makes_a_constant_number_of_requests(posit_sim):
     per_item = 3 * len(posit_sim.data.live_content())
     assert requests["total"] == 20 + len(posit_sim.data.groups) + per_item
 
-
-def test_next_run_loads_exactly_what_changed_on_the_server(posit_sim):
-    materialize_api(POSIT_CONNECT)
+    # the next run after changes on the server
     posit_sim.mutate("add_content", {"n": 3})
     updated = posit_sim.mutate("update_content", {"n": 2})
     deleted = posit_sim.mutate("delete_content", {"n": 1})
@@ -80,9 +83,7 @@ def test_next_run_loads_exactly_what_changed_on_the_server(posit_sim):
     assert versions[0][0] == 2
 
 
-def test_ids_are_strings_and_times_are_utc_timestamps(posit_sim):
-    materialize_api(POSIT_CONNECT)
-
+def assert_ids_are_strings_and_times_are_utc_timestamps() -> None:
     types = dict(
         query(
             POSIT_CONNECT,

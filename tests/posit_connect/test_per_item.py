@@ -75,7 +75,12 @@ def test_an_unchanged_catalog_rerun_costs_the_same_with_50_or_1000_items(
     assert not set(PER_ITEM_ROUTES.values()) & set(small)
 
 
-def test_the_per_item_job_asks_once_per_item_and_table_and_says_so(posit_sim):
+def test_the_per_item_job_asks_once_per_item_and_table_then_applies_finished_jobs_and_cleared_variables(
+    posit_sim,
+):
+    """The daily job twice: its first run asks once per item and table and says so; after
+    jobs finished and two items lost all their variables, the second run replaces each
+    finished job's running row and leaves the cleared items no current variable."""
     instance = DagsterInstance.ephemeral()
 
     result = run_job(DAILY_JOB, instance)
@@ -103,6 +108,34 @@ def test_the_per_item_job_asks_once_per_item_and_table_and_says_so(posit_sim):
     expected = posit_sim.expected_counts()
     for table in PER_ITEM_TABLES:
         assert current_count(POSIT_CONNECT, table) == expected[table], table
+
+    (running,) = query(POSIT_CONNECT, "SELECT count(*) FROM content_jobs WHERE status = 0")[0]
+    finished = posit_sim.mutate("finish_jobs", {})["finished"]
+    assert running == len(finished) > 0
+    cleared = posit_sim.mutate("clear_environment", {"n": 2})["cleared"]
+
+    assert run_job(DAILY_JOB, instance).success
+
+    assert (
+        current_count(POSIT_CONNECT, "content_jobs") == posit_sim.expected_counts()["content_jobs"]
+    )
+    rows = query(
+        POSIT_CONNECT,
+        "SELECT count(*), count(end_time), min(status) FROM content_jobs WHERE key IN "
+        f"({', '.join(repr(key) for key in finished)})",
+    )
+    assert rows == [(len(finished), len(finished), 2)]
+    listed = ", ".join(repr(guid) for guid in cleared)
+    current = query(
+        POSIT_CONNECT,
+        "SELECT count(*) FROM environment_variables WHERE _dlt_valid_to IS NULL "
+        f"AND deleted_time IS NULL AND content_guid IN ({listed})",
+    )
+    assert len(cleared) == 2 and current == [(0,)]
+    assert (
+        current_count(POSIT_CONNECT, "environment_variables")
+        == (posit_sim.expected_counts()["environment_variables"])
+    )
 
 
 def test_bundles_are_paged_until_an_empty_page_and_asked_again_only_on_redeploy(posit_sim):
@@ -139,26 +172,6 @@ def test_items_with_more_bundles_than_a_page_are_read_whole(posit_sim, monkeypat
     assert {len(history) for history in posit_sim.data.deployments.values()} == {23}
     assert posit_sim.stats()["requests"][BUNDLES_ROUTE] == 3 * len(posit_sim.data.content)
     assert current_count(POSIT_CONNECT, "bundles") == posit_sim.expected_counts()["bundles"]
-
-
-def test_a_finished_job_replaces_its_running_row(posit_sim):
-    instance = DagsterInstance.ephemeral()
-    assert run_job(DAILY_JOB, instance).success
-    (running,) = query(POSIT_CONNECT, "SELECT count(*) FROM content_jobs WHERE status = 0")[0]
-    finished = posit_sim.mutate("finish_jobs", {})["finished"]
-    assert running == len(finished) > 0
-
-    assert run_job(DAILY_JOB, instance).success
-
-    assert (
-        current_count(POSIT_CONNECT, "content_jobs") == posit_sim.expected_counts()["content_jobs"]
-    )
-    rows = query(
-        POSIT_CONNECT,
-        "SELECT count(*), count(end_time), min(status) FROM content_jobs WHERE key IN "
-        f"({', '.join(repr(key) for key in finished)})",
-    )
-    assert rows == [(len(finished), len(finished), 2)]
 
 
 def test_never_deployed_content_has_no_bundles_or_jobs_and_fails_nothing(posit_sim):
@@ -242,23 +255,3 @@ def test_a_server_before_v1_jobs_fails_only_content_jobs_and_oauth_associations(
     ).step_failure_data.error.message
     assert "content_jobs" in message and "2022.10.0" in message
     assert "oauth_associations" in message and "2024.08.0" in message
-
-
-def test_an_item_whose_variables_were_all_removed_has_none_current(posit_sim):
-    instance = DagsterInstance.ephemeral()
-    assert run_job(DAILY_JOB, instance).success
-    cleared = posit_sim.mutate("clear_environment", {"n": 2})["cleared"]
-
-    assert run_job(DAILY_JOB, instance).success
-
-    listed = ", ".join(repr(guid) for guid in cleared)
-    current = query(
-        POSIT_CONNECT,
-        "SELECT count(*) FROM environment_variables WHERE _dlt_valid_to IS NULL "
-        f"AND deleted_time IS NULL AND content_guid IN ({listed})",
-    )
-    assert len(cleared) == 2 and current == [(0,)]
-    assert (
-        current_count(POSIT_CONNECT, "environment_variables")
-        == (posit_sim.expected_counts()["environment_variables"])
-    )

@@ -41,15 +41,6 @@ def test_credential_exchange_loads_and_records_metadata_only(
     assert files_containing(isolated_env / "dagster_home", secrets) == []
 
 
-def test_api_key_never_lands_anywhere(posit_sim, persistent_instance, isolated_env):
-    assert materialize_api(POSIT_CONNECT, instance=persistent_instance).success
-
-    assert list((isolated_env / "dagster_home").rglob("*.db"))  # the event log was written
-    for root in (duckdb_file(POSIT_CONNECT).parent, Path(os.environ["DLT_DATA_DIR"])):
-        assert files_containing(root, posit_sim.secrets()) == []
-    assert files_containing(isolated_env / "dagster_home", posit_sim.secrets()) == []
-
-
 def test_no_api_key_anywhere_is_one_clear_error(posit_sim, monkeypatch):
     monkeypatch.delenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY")
 
@@ -63,15 +54,25 @@ def test_no_api_key_anywhere_is_one_clear_error(posit_sim, monkeypatch):
     assert posit_sim.stats()["requests"].get("total", 0) == 0
 
 
-def test_no_query_string_token_of_a_hit_lands_anywhere(
+def test_no_api_key_hit_token_or_variable_value_lands_anywhere(
     posit_sim, persistent_instance, isolated_env
 ):
-    """Shared links carry access tokens in their query strings, and content hits record the
-    query string: only the parameters' names are kept, in no file the run writes."""
+    """One load of every table, and each file it writes searched for the API key and every
+    other secret the server hands out. Shared links carry access tokens in their query
+    strings, and content hits record the query string: only the parameters' names are kept.
+    Of content's environment variables only the names are loaded, never the values."""
     tokens = posit_sim.hit_tokens()
     assert tokens and set(tokens) <= set(posit_sim.secrets())
+    values = posit_sim.environment_values()
+    assert values and set(values) <= set(posit_sim.secrets())
 
     result = materialize_api(POSIT_CONNECT, instance=persistent_instance)
+
+    assert result.success
+    assert list((isolated_env / "dagster_home").rglob("*.db"))  # the event log was written
+    for root in (duckdb_file(POSIT_CONNECT).parent, Path(os.environ["DLT_DATA_DIR"])):
+        assert files_containing(root, posit_sim.secrets()) == []
+    assert files_containing(isolated_env / "dagster_home", posit_sim.secrets()) == []
 
     assert "content_hits" in materialized_tables(result)
     (named,) = query(
@@ -82,15 +83,6 @@ def test_no_query_string_token_of_a_hit_lands_anywhere(
         assert files_containing(root, tokens) == []
     assert files_containing(isolated_env / "dagster_home", tokens) == []
 
-
-def test_environment_variable_values_never_land_anywhere(
-    posit_sim, persistent_instance, isolated_env
-):
-    tables = ["content", "environment_variables", "content_jobs", "bundles", "oauth_associations"]
-    assert materialize_api(POSIT_CONNECT, tables, instance=persistent_instance).success
-
-    values = posit_sim.environment_values()
-    assert values and set(values) <= set(posit_sim.secrets())
     names = {n for (n,) in query(POSIT_CONNECT, "SELECT name FROM environment_variables")}
     assert names  # the names are loaded: the scan below looks where the values would be
     for root in (duckdb_file(POSIT_CONNECT).parent, Path(os.environ["DLT_DATA_DIR"])):
