@@ -64,6 +64,7 @@ def loaded_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLoad
 
 @pytest.fixture
 def loaded(isolated_env, loaded_once: SharedLoad, monkeypatch) -> SharedLoad:
+    """The module's load, for a test: after `isolated_env`, whose dirs it replaces."""
     use_shared_load(monkeypatch, loaded_once)
     return loaded_once
 

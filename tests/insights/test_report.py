@@ -66,6 +66,7 @@ def reported_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLo
 
 @pytest.fixture
 def reported(isolated_env, reported_once: SharedLoad, monkeypatch) -> SharedLoad:
+    """The module's load, for a test: after `isolated_env`, whose dirs it replaces."""
     use_shared_load(monkeypatch, reported_once)
     return reported_once
 
