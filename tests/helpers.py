@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
 from assets.registry import SourceInfo
 from assets.translator import table_key
 from orchestration.definitions import build_definitions
+from simulators.oscar import OscarSimulator
+from simulators.posit_connect import PositConnectSimulator
 
 
 def materialize_api(
@@ -74,3 +80,66 @@ def _found(data: bytes, prefix: bytes, by_length: dict[int, set[bytes]]) -> Iter
             if data[start : start + length] in secrets:
                 yield data[start : start + length]
         start = data.find(prefix, start + 1)
+
+
+# -- One load shared by the read-only tests of a module -------------------------------------
+# The autouse `isolated_env` fixture is function-scoped, so a module-scoped load sets up its own
+# isolated environment, and each test that reads it points the environment back at it.
+
+
+@dataclass
+class SharedLoad:
+    """Both APIs loaded once: their simulators, what the load returned, and the environment
+    that reads the load."""
+
+    posit: PositConnectSimulator
+    oscar: OscarSimulator
+    results: Any
+    environment: dict[str, str]
+
+
+def isolate(env: pytest.MonkeyPatch, root: Path) -> None:
+    """What tests/conftest.py's `isolated_env` does for one test, for a load a module shares."""
+    from tests.conftest import isolated_env
+
+    isolated_env.__wrapped__(root, env)  # type: ignore[attr-defined]
+
+
+READ_BY_A_LOAD = (
+    "DUCKDB_DIR",
+    "DLT_DATA_DIR",
+    "DAGSTER_HOME",
+    "SOURCES__POSIT_CONNECT_SOURCE__BASE_URL",
+    "SOURCES__POSIT_CONNECT_SOURCE__API_KEY",
+    "SOURCES__OSCAR_SOURCE__BASE_URL",
+    "SOURCES__OSCAR_SOURCE__USERNAME",
+    "SOURCES__OSCAR_SOURCE__PASSWORD",
+)
+
+
+@contextmanager
+def shared_load(root: Path, load: Callable[[], Any]) -> Iterator[SharedLoad]:
+    """Both APIs' simulators, sized as tests/conftest.py's `posit_sim` and `oscar_sim`, in an
+    environment of their own under `root`, after `load()` ran in it (its result kept)."""
+    with (
+        pytest.MonkeyPatch.context() as env,
+        PositConnectSimulator(
+            content=40, users=25, visits=300, audit_logs=120, environments=2
+        ) as posit,
+        OscarSimulator(services=12, jobs_per_service=30, jobs_page_size=12) as oscar,
+    ):
+        isolate(env, root)
+        env.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", posit.url)
+        env.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", posit.api_key)
+        env.setenv("SOURCES__OSCAR_SOURCE__BASE_URL", oscar.url)
+        env.setenv("SOURCES__OSCAR_SOURCE__USERNAME", oscar.username)
+        env.setenv("SOURCES__OSCAR_SOURCE__PASSWORD", oscar.password)
+        results = load()
+        yield SharedLoad(posit, oscar, results, {name: os.environ[name] for name in READ_BY_A_LOAD})
+
+
+def use_shared_load(monkeypatch: pytest.MonkeyPatch, load: SharedLoad) -> None:
+    """Point a test (after its `isolated_env`, which set everything else) at the shared load's
+    dirs and simulators."""
+    for name, value in load.environment.items():
+        monkeypatch.setenv(name, value)

@@ -7,15 +7,24 @@ import base64
 import re
 import secrets
 import struct
+from collections.abc import Iterator
+from typing import Any
 
 import duckdb
+import pytest
 
 from assets.destinations import duckdb_path
 from assets.insights.catalog import INSIGHTS
 from assets.insights.charts import HEIGHT_PX, WIDTH_PX
 from assets.insights.pseudonyms import KEY_SETTING, PSEUDONYMS_SETTING, pseudonym
 from assets.registry import OSCAR, POSIT_CONNECT
-from tests.helpers import files_containing, materialize_api
+from tests.helpers import (
+    SharedLoad,
+    files_containing,
+    materialize_api,
+    shared_load,
+    use_shared_load,
+)
 from tests.insights.expected import (
     check_oscar,
     check_posit_connect,
@@ -36,40 +45,47 @@ def png_size(png: bytes) -> tuple[int, int]:
     return struct.unpack(">II", png[16:24])
 
 
-def test_posit_connect_insights_match_the_simulators_data(posit_sim):
-    assert materialize_api(POSIT_CONNECT).success
-    assert materialize_insights("posit_connect").success
+def load_both_apis_and_their_insights() -> dict[str, Any]:
+    """Each API's insights run (for the metadata it showed), after its tables' load."""
+    insights_runs = {}
+    for info in (POSIT_CONNECT, OSCAR):
+        assert materialize_api(info).success
+        insights_runs[info.name] = materialize_insights(info.name)
+        assert insights_runs[info.name].success
+    return insights_runs
 
+
+@pytest.fixture(scope="module")
+def loaded_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLoad]:
+    root = tmp_path_factory.mktemp("insights_loaded_once")
+    with shared_load(root, load_both_apis_and_their_insights) as loaded:
+        yield loaded
+
+
+@pytest.fixture
+def loaded(isolated_env, loaded_once: SharedLoad, monkeypatch) -> SharedLoad:
+    """The module's load, for a test: after `isolated_env`, whose dirs it replaces."""
+    use_shared_load(monkeypatch, loaded_once)
+    return loaded_once
+
+
+def test_posit_connect_insights_match_the_simulators_data(loaded):
     tables = insight_tables("posit_connect")
-    check_posit_connect(posit_sim, tables)
+    check_posit_connect(loaded.posit, tables)
     usage = tables["content_usage"].records()  # the windows hold something to count
     assert any(row["visits_7d"] for row in usage) and any(row["shiny_hours_30d"] for row in usage)
 
 
-def test_oscar_insights_match_the_simulators_data(oscar_sim):
-    assert materialize_api(OSCAR).success
-    assert materialize_insights("oscar").success
-
+def test_oscar_insights_match_the_simulators_data(loaded):
     tables = insight_tables("oscar")
-    check_oscar(oscar_sim, tables)
+    check_oscar(loaded.oscar, tables)
     assert any(row["failed"] for row in tables["job_stats_daily"].records())
     assert any(row["failure_rate_7d"] for row in tables["service_usage"].records())
 
 
-def test_insights_cover_every_server_of_an_api(estate):  # noqa: F811
-    assert materialize_everything().success
-
-    for name, sim in estate.posit.items():
-        check_posit_connect(sim, insight_tables("posit_connect"), server=name)
-    for name, sim in estate.oscar.items():
-        check_oscar(sim, insight_tables("oscar"), server=name)
-
-
-def test_each_insight_shows_a_chart_and_its_top_rows(posit_sim, oscar_sim):
+def test_each_insight_shows_a_chart_and_its_top_rows(loaded):
     for info in (POSIT_CONNECT, OSCAR):
-        assert materialize_api(info).success
-        result = materialize_insights(info.name)
-        assert result.success
+        result = loaded.results[info.name]
         tables = insight_tables(info.name)
         shown = {
             event.asset_key.path[-1]: event.materialization.metadata
@@ -82,6 +98,15 @@ def test_each_insight_shows_a_chart_and_its_top_rows(posit_sim, oscar_sim):
             assert metadata["dagster/row_count"].value == len(tables[name].rows), name
             assert metadata["top_rows"].value.startswith("| server |"), name
             assert metadata["pseudonyms"].value is False
+
+
+def test_insights_cover_every_server_of_an_api(estate):  # noqa: F811
+    assert materialize_everything().success
+
+    for name, sim in estate.posit.items():
+        check_posit_connect(sim, insight_tables("posit_connect"), server=name)
+    for name, sim in estate.oscar.items():
+        check_oscar(sim, insight_tables("oscar"), server=name)
 
 
 def test_pseudonyms_replace_names_and_emails_in_the_insights_only(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from assets.destinations import REPO_ROOT
 from assets.insights.catalog import INSIGHTS
 from assets.insights.charts import HEIGHT_PX, WIDTH_PX
 from assets.registry import OSCAR, POSIT_CONNECT
-from tests.helpers import materialize_api
+from tests.helpers import SharedLoad, materialize_api, shared_load, use_shared_load
 from tests.insights.expected import materialize_insights
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,8 +39,7 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-def report(posit_sim, oscar_sim) -> Path:
+def load_both_apis_and_write_the_report() -> Path:
     """Both APIs loaded, their insights built, and the report written as a user does."""
     for info in (POSIT_CONNECT, OSCAR):
         assert materialize_api(info).success
@@ -56,7 +56,22 @@ def report(posit_sim, oscar_sim) -> Path:
     return Path(written.stdout.strip().removeprefix("Report: "))
 
 
-def test_the_report_renders_every_chart_offline_without_errors(chromium, report):
+@pytest.fixture(scope="module")
+def reported_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLoad]:
+    """One report for the module's tests, which only read it."""
+    root = tmp_path_factory.mktemp("report_written_once")
+    with shared_load(root, load_both_apis_and_write_the_report) as reported:
+        yield reported
+
+
+@pytest.fixture
+def reported(isolated_env, reported_once: SharedLoad, monkeypatch) -> SharedLoad:
+    """The module's load, for a test: after `isolated_env`, whose dirs it replaces."""
+    use_shared_load(monkeypatch, reported_once)
+    return reported_once
+
+
+def test_the_report_renders_every_chart_offline_without_errors(chromium, reported):
     from playwright.sync_api import sync_playwright
 
     problems, requests = [], []
@@ -71,7 +86,7 @@ def test_the_report_renders_every_chart_offline_without_errors(chromium, report)
                 None if request.url.startswith(("file:", "data:")) else requests.append(request.url)
             ),
         )
-        page.goto(report.as_uri(), wait_until="load")
+        page.goto(reported.results.as_uri(), wait_until="load")
         charts = page.eval_on_selector_all(
             "img.chart",
             "images => images.map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])",
@@ -88,9 +103,9 @@ def test_the_report_renders_every_chart_offline_without_errors(chromium, report)
     assert problems == [] and requests == []
 
 
-def test_the_report_holds_no_secret(report, posit_sim, oscar_sim):
-    secrets = [*posit_sim.secrets(), *oscar_sim.secrets()]
+def test_the_report_holds_no_secret(reported):
+    secrets = [*reported.posit.secrets(), *reported.oscar.secrets()]
     assert len(secrets) > 5
 
-    html = report.read_text()
+    html = reported.results.read_text()
     assert [secret[:6] + "..." for secret in secrets if secret in html] == []

@@ -42,7 +42,10 @@ def execute(sql: str) -> None:
         con.execute(sql)
 
 
-def test_every_check_passes_after_a_load_with_an_api_key(posit_sim, instance):
+def test_every_check_passes_after_a_load_then_a_duplicated_or_missing_key_fails(
+    posit_sim, instance
+):
+    """One flow on one load: the checks pass on what it wrote, then catch the keys broken in it."""
     evaluations = run(instance, load=True)
 
     assert len(evaluations) == 4 * len(POSIT_CONNECT.endpoints) - 2 * 1  # oauth_credentials: no key
@@ -60,20 +63,6 @@ def test_every_check_passes_after_a_load_with_an_api_key(posit_sim, instance):
     never_created = evaluations["oauth_credentials", "schema_unchanged"].description
     assert never_created.startswith("not loaded yet")
 
-
-def test_a_table_that_should_have_rows_under_the_configured_auth_warns_when_empty():
-    endpoint = POSIT_CONNECT.catalog["oauth_credentials"]
-    asset = AssetKey(["posit_connect", "oauth_credentials"])
-    never_loaded = TableState(exists=False)
-    assert has_rows_result(asset, endpoint, never_loaded, "the table was never loaded").passed
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CONNECT_CONTENT_SESSION_TOKEN", "a session token")
-        result = has_rows_result(asset, endpoint, never_loaded, "the table was never loaded")
-    assert not result.passed and result.severity == AssetCheckSeverity.WARN
-
-
-def test_a_duplicated_or_missing_key_fails_its_check(posit_sim, instance):
-    run(instance, load=True)
     guid = posit_sim.data.content[0]["guid"]
     one_row = f"FROM content WHERE guid = '{guid}' LIMIT 1"
     execute(f"INSERT INTO content SELECT * REPLACE ('copy-' || _dlt_id AS _dlt_id) {one_row}")
@@ -91,6 +80,17 @@ def test_a_duplicated_or_missing_key_fails_its_check(posit_sim, instance):
     assert not not_null.passed
     assert not_null.metadata["rows_without_key"].value == 1
     assert evaluations["content_item", "key_is_unique"].passed
+
+
+def test_a_table_that_should_have_rows_under_the_configured_auth_warns_when_empty():
+    endpoint = POSIT_CONNECT.catalog["oauth_credentials"]
+    asset = AssetKey(["posit_connect", "oauth_credentials"])
+    never_loaded = TableState(exists=False)
+    assert has_rows_result(asset, endpoint, never_loaded, "the table was never loaded").passed
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CONNECT_CONTENT_SESSION_TOKEN", "a session token")
+        result = has_rows_result(asset, endpoint, never_loaded, "the table was never loaded")
+    assert not result.passed and result.severity == AssetCheckSeverity.WARN
 
 
 def test_a_removed_or_retyped_column_warns_with_the_difference(posit_sim, instance):
