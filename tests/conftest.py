@@ -13,10 +13,20 @@ import pytest
 from assets.registry import SourceInfo
 
 CREDENTIAL_ENV_PREFIXES = ("SOURCES__", "DESTINATION__", "CONNECT_", "OSCAR_")
+# environments: a server that runs content on Kubernetes, so every table has rows
+POSIT_SIM_SIZES = {"content": 40, "users": 25, "visits": 300, "audit_logs": 120, "environments": 2}
+# a v4 cluster whose job lists take three pages per service
+OSCAR_SIM_SIZES = {"services": 12, "jobs_per_service": 30, "jobs_page_size": 12}
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    isolate_environment(tmp_path, monkeypatch)
+    return tmp_path
+
+
+def isolate_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What every test runs in (and a load several tests share: tests/helpers.py)."""
     for name in list(os.environ):
         if name.startswith(CREDENTIAL_ENV_PREFIXES) or name in ("LOAD_DESTINATION", "ENABLED_APIS"):
             monkeypatch.delenv(name)
@@ -31,7 +41,6 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Dagster's retry of a whole failed load would repeat every failure test's run; the
     # orchestration tests that are about it turn it back on.
     monkeypatch.setenv("REFRESH_RETRIES", "0")
-    return tmp_path
 
 
 @pytest.fixture
@@ -47,10 +56,7 @@ def persistent_instance() -> Iterator:
 def posit_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     from simulators.posit_connect import PositConnectSimulator
 
-    # environments: a server that runs content on Kubernetes, so every table has rows
-    with PositConnectSimulator(
-        content=40, users=25, visits=300, audit_logs=120, environments=2
-    ) as sim:
+    with PositConnectSimulator(**POSIT_SIM_SIZES) as sim:
         monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", sim.url)
         monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", sim.api_key)
         yield sim
@@ -61,7 +67,7 @@ def oscar_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     """A v4 OSCAR cluster whose job lists take three pages per service, with Basic auth set."""
     from simulators.oscar import OscarSimulator
 
-    with OscarSimulator(services=12, jobs_per_service=30, jobs_page_size=12) as sim:
+    with OscarSimulator(**OSCAR_SIM_SIZES) as sim:
         monkeypatch.setenv("SOURCES__OSCAR_SOURCE__BASE_URL", sim.url)
         monkeypatch.setenv("SOURCES__OSCAR_SOURCE__USERNAME", sim.username)
         monkeypatch.setenv("SOURCES__OSCAR_SOURCE__PASSWORD", sim.password)

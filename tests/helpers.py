@@ -18,6 +18,7 @@ from assets.translator import table_key
 from orchestration.definitions import build_definitions
 from simulators.oscar import OscarSimulator
 from simulators.posit_connect import PositConnectSimulator
+from tests.conftest import OSCAR_SIM_SIZES, POSIT_SIM_SIZES, isolate_environment
 
 
 def materialize_api(
@@ -98,13 +99,6 @@ class SharedLoad:
     environment: dict[str, str]
 
 
-def isolate(env: pytest.MonkeyPatch, root: Path) -> None:
-    """What tests/conftest.py's `isolated_env` does for one test, for a load a module shares."""
-    from tests.conftest import isolated_env
-
-    isolated_env.__wrapped__(root, env)  # type: ignore[attr-defined]
-
-
 READ_BY_A_LOAD = (
     "DUCKDB_DIR",
     "DLT_DATA_DIR",
@@ -123,12 +117,10 @@ def shared_load(root: Path, load: Callable[[], Any]) -> Iterator[SharedLoad]:
     environment of their own under `root`, after `load()` ran in it (its result kept)."""
     with (
         pytest.MonkeyPatch.context() as env,
-        PositConnectSimulator(
-            content=40, users=25, visits=300, audit_logs=120, environments=2
-        ) as posit,
-        OscarSimulator(services=12, jobs_per_service=30, jobs_page_size=12) as oscar,
+        PositConnectSimulator(**POSIT_SIM_SIZES) as posit,
+        OscarSimulator(**OSCAR_SIM_SIZES) as oscar,
     ):
-        isolate(env, root)
+        isolate_environment(root, env)
         env.setenv("SOURCES__POSIT_CONNECT_SOURCE__BASE_URL", posit.url)
         env.setenv("SOURCES__POSIT_CONNECT_SOURCE__API_KEY", posit.api_key)
         env.setenv("SOURCES__OSCAR_SOURCE__BASE_URL", oscar.url)

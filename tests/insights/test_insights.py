@@ -55,6 +55,10 @@ def load_both_apis_and_their_insights() -> dict[str, Any]:
     return insights_runs
 
 
+# The tests that read the module's one load run on the same worker (pyproject: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_insights")
+
+
 @pytest.fixture(scope="module")
 def loaded_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLoad]:
     root = tmp_path_factory.mktemp("insights_loaded_once")

@@ -56,6 +56,10 @@ def load_both_apis_and_write_the_report() -> Path:
     return Path(written.stdout.strip().removeprefix("Report: "))
 
 
+# The tests that read the module's one load run on the same worker (pyproject: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_report")
+
+
 @pytest.fixture(scope="module")
 def reported_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLoad]:
     """One report for the module's tests, which only read it."""
