@@ -130,8 +130,25 @@ def shared_load(root: Path, load: Callable[[], Any]) -> Iterator[SharedLoad]:
         yield SharedLoad(posit, oscar, results, {name: os.environ[name] for name in READ_BY_A_LOAD})
 
 
-def use_shared_load(monkeypatch: pytest.MonkeyPatch, load: SharedLoad) -> None:
-    """Point a test (after its `isolated_env`, which set everything else) at the shared load's
-    dirs and simulators."""
-    for name, value in load.environment.items():
-        monkeypatch.setenv(name, value)
+def shared_load_fixtures(load: Callable[[], Any]) -> tuple[Any, Any]:
+    """The two fixtures of a module whose tests read one load: `shared_load_once` runs `load()`
+    once for the module on each worker that runs its tests (`shared_load`; xdist's loadgroup,
+    which would keep them on one worker, groups nothing with pytest 9.2), and `loaded` points
+    each test at it, after the test's
+    `isolated_env` whose dirs and settings it replaces. Assign both to module names:
+    `shared_load_once, loaded = shared_load_fixtures(...)`."""
+
+    @pytest.fixture(scope="module", name="shared_load_once")
+    def once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLoad]:
+        with shared_load(tmp_path_factory.mktemp("shared_load"), load) as loaded:
+            yield loaded
+
+    @pytest.fixture(name="loaded")
+    def each(
+        isolated_env: Path, shared_load_once: SharedLoad, monkeypatch: pytest.MonkeyPatch
+    ) -> SharedLoad:
+        for name, value in shared_load_once.environment.items():
+            monkeypatch.setenv(name, value)
+        return shared_load_once
+
+    return once, each

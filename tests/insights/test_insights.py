@@ -7,24 +7,16 @@ import base64
 import re
 import secrets
 import struct
-from collections.abc import Iterator
 from typing import Any
 
 import duckdb
-import pytest
 
 from assets.destinations import duckdb_path
 from assets.insights.catalog import INSIGHTS
 from assets.insights.charts import HEIGHT_PX, WIDTH_PX
 from assets.insights.pseudonyms import KEY_SETTING, PSEUDONYMS_SETTING, pseudonym
 from assets.registry import OSCAR, POSIT_CONNECT
-from tests.helpers import (
-    SharedLoad,
-    files_containing,
-    materialize_api,
-    shared_load,
-    use_shared_load,
-)
+from tests.helpers import files_containing, materialize_api, shared_load_fixtures
 from tests.insights.expected import (
     check_oscar,
     check_posit_connect,
@@ -55,22 +47,7 @@ def load_both_apis_and_their_insights() -> dict[str, Any]:
     return insights_runs
 
 
-# The tests that read the module's one load run on the same worker (pyproject: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_insights")
-
-
-@pytest.fixture(scope="module")
-def loaded_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLoad]:
-    root = tmp_path_factory.mktemp("insights_loaded_once")
-    with shared_load(root, load_both_apis_and_their_insights) as loaded:
-        yield loaded
-
-
-@pytest.fixture
-def loaded(isolated_env, loaded_once: SharedLoad, monkeypatch) -> SharedLoad:
-    """The module's load, for a test: after `isolated_env`, whose dirs it replaces."""
-    use_shared_load(monkeypatch, loaded_once)
-    return loaded_once
+shared_load_once, loaded = shared_load_fixtures(load_both_apis_and_their_insights)
 
 
 def test_posit_connect_insights_match_the_simulators_data(loaded):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from assets.destinations import REPO_ROOT
 from assets.insights.catalog import INSIGHTS
 from assets.insights.charts import HEIGHT_PX, WIDTH_PX
 from assets.registry import OSCAR, POSIT_CONNECT
-from tests.helpers import SharedLoad, materialize_api, shared_load, use_shared_load
+from tests.helpers import materialize_api
 from tests.insights.expected import materialize_insights
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,8 +28,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def chromium() -> Path:
+def chromium_or_skip() -> Path:
     """Skipped where chromium is not installed, except in CI, which must prove the report."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
@@ -56,28 +54,18 @@ def load_both_apis_and_write_the_report() -> Path:
     return Path(written.stdout.strip().removeprefix("Report: "))
 
 
-# The tests that read the module's one load run on the same worker (pyproject: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("test_report")
+def test_the_report_holds_no_secret_and_renders_every_chart_offline_without_errors(
+    posit_sim, oscar_sim
+):
+    report = load_both_apis_and_write_the_report()
+    secrets = [*posit_sim.secrets(), *oscar_sim.secrets()]
+    assert len(secrets) > 5
+    html = report.read_text()
+    assert [secret[:6] + "..." for secret in secrets if secret in html] == []
 
-
-@pytest.fixture(scope="module")
-def reported_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLoad]:
-    """One report for the module's tests, which only read it."""
-    root = tmp_path_factory.mktemp("report_written_once")
-    with shared_load(root, load_both_apis_and_write_the_report) as reported:
-        yield reported
-
-
-@pytest.fixture
-def reported(isolated_env, reported_once: SharedLoad, monkeypatch) -> SharedLoad:
-    """The module's load, for a test: after `isolated_env`, whose dirs it replaces."""
-    use_shared_load(monkeypatch, reported_once)
-    return reported_once
-
-
-def test_the_report_renders_every_chart_offline_without_errors(chromium, reported):
     from playwright.sync_api import sync_playwright
 
+    chromium = chromium_or_skip()
     problems, requests = [], []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
@@ -90,7 +78,7 @@ def test_the_report_renders_every_chart_offline_without_errors(chromium, reporte
                 None if request.url.startswith(("file:", "data:")) else requests.append(request.url)
             ),
         )
-        page.goto(reported.results.as_uri(), wait_until="load")
+        page.goto(report.as_uri(), wait_until="load")
         charts = page.eval_on_selector_all(
             "img.chart",
             "images => images.map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])",
@@ -105,11 +93,3 @@ def test_the_report_renders_every_chart_offline_without_errors(chromium, reporte
     assert all(state == [True, WIDTH_PX, HEIGHT_PX] for _, *state in charts), charts
     assert len(answers) == 3
     assert problems == [] and requests == []
-
-
-def test_the_report_holds_no_secret(reported):
-    secrets = [*reported.posit.secrets(), *reported.oscar.secrets()]
-    assert len(secrets) > 5
-
-    html = reported.results.read_text()
-    assert [secret[:6] + "..." for secret in secrets if secret in html] == []
