@@ -126,6 +126,13 @@ class LoadMode:
         """Whether the table keeps every version of a row (dlt's ``scd2`` merge)."""
         return self.write_disposition.get("strategy") == "scd2"
 
+    @property
+    def merge_strategy(self) -> str | None:
+        """The dlt merge strategy the table is written with; None when it is appended to."""
+        if self.write_disposition["disposition"] != "merge":
+            return None
+        return self.write_disposition.get("strategy", "delete-insert")  # dlt's default
+
 
 @dataclass(frozen=True)
 class Snapshot(LoadMode):
@@ -907,8 +914,8 @@ def _destination_merges(endpoint: Endpoint) -> bool:
     """Whether the run's destination merges this table as designed. One that cannot (the
     filesystem destination with LOAD_MERGE_FALLBACK=append) appends a full copy every run
     instead, and a skipped copy would be missing."""
-    disposition = endpoint.load.write_disposition
-    if disposition.get("disposition") != "merge":
+    strategy = endpoint.load.merge_strategy
+    if strategy is None:
         return False
     try:
         destination = dlt.current.pipeline().destination
@@ -916,7 +923,6 @@ def _destination_merges(endpoint: Endpoint) -> bool:
         return False
     if destination is None:
         return False
-    strategy = disposition.get("strategy", "delete-insert")
     # resolving capabilities reads config (~40 ms): once per destination, not once per table
     capabilities = _CAPABILITIES.get(destination.destination_type)
     if capabilities is None:

@@ -170,7 +170,7 @@ def merge_support(info: SourceInfo, destination: str | None = None) -> dict[str,
     return {
         endpoint.table: merge_strategies(capabilities, endpoint.table)
         for endpoint in info.endpoints
-        if endpoint.load.write_disposition["disposition"] == "merge"
+        if endpoint.load.merge_strategy is not None
     }
 
 
@@ -179,9 +179,7 @@ def check_write_dispositions(info: SourceInfo) -> list[str]:
     API's tables as designed; return the tables dlt will append to because the user chose
     LOAD_MERGE_FALLBACK=append (empty on DuckDB, PostgreSQL and other SQL warehouses)."""
     name = destination_name()
-    wanted = {
-        e.table: e.load.write_disposition.get("strategy", "delete-insert") for e in info.endpoints
-    }
+    wanted = {e.table: e.load.merge_strategy for e in info.endpoints}
     support = merge_support(info, name)
     lacking = {
         t: wanted[t] for t, offered in support.items() if offered and wanted[t] not in offered

@@ -19,6 +19,7 @@ from simulators.oscar import OscarSimulator
 from simulators.posit_connect import PositConnectSimulator
 from tests.conftest import current_count
 from tests.helpers import materialize_api
+from tests.insights.expected import check_oscar, check_posit_connect, insight_tables
 
 POSIT = "SOURCES__POSIT_CONNECT_SOURCE__"
 OSCAR_ENV = "SOURCES__OSCAR_SOURCE__"
@@ -117,11 +118,21 @@ def test_each_servers_tables_hold_exactly_its_rows_and_a_second_run_adds_nothing
         assert current_count(server, "jobs") == len(sim.expected_jobs())
 
     assert_all_views_union_every_server()
+    assert_insights_cover_every_server(estate)
 
     rows = current_rows(estate)
     assert materialize_everything().success
     assert current_rows(estate) == rows
     assert_all_views_union_every_server()
+
+
+def assert_insights_cover_every_server(estate: Estate) -> None:
+    """The insights (built in the same run, after every server's tables) count each server's
+    rows under its name (tests/insights/expected.py)."""
+    for name, sim in estate.posit.items():
+        check_posit_connect(sim, insight_tables("posit_connect"), server=name)
+    for name, sim in estate.oscar.items():
+        check_oscar(sim, insight_tables("oscar"), server=name)
 
 
 def assert_all_views_union_every_server() -> None:

@@ -1,5 +1,6 @@
 """The insights on PostgreSQL: the same SQL gives the numbers Python computes from the
-simulators' data, as on DuckDB (tests/insights/test_insights.py)."""
+simulators' data, as on DuckDB (tests/insights/test_insights.py; several servers:
+tests/destinations/test_several_servers_postgres.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,6 @@ from tests.insights.expected import (
     insight_tables,
     materialize_insights,
 )
-from tests.test_several_servers import (  # noqa: F401 - `estate` is a fixture
-    estate,
-    materialize_everything,
-)
 from tools.report import write_report
 
 pytestmark = pytest.mark.postgres
@@ -34,15 +31,6 @@ def test_insights_match_the_simulators_data_on_postgres(posit_sim, oscar_sim, lo
     check_oscar(oscar_sim, insight_tables("oscar"))
     report = write_report().read_text()
     assert report.count('<img class="chart" src="data:image/png;base64,') == 7
-
-
-def test_insights_cover_every_server_on_postgres(estate, load_into_postgres):  # noqa: F811
-    assert materialize_everything().success
-
-    for name, sim in estate.posit.items():
-        check_posit_connect(sim, insight_tables("posit_connect"), server=name)
-    for name, sim in estate.oscar.items():
-        check_oscar(sim, insight_tables("oscar"), server=name)
 
 
 def test_pseudonyms_on_postgres(posit_sim, load_into_postgres, monkeypatch):

@@ -95,8 +95,15 @@ def table_state(info: SourceInfo) -> dict[str, object]:
     return state
 
 
+# Each API and each destination once: the upgrade is the same SQL for every table of an API,
+# and the same tables on either destination (all four pairs cost two minutes of loads).
 @pytest.mark.parametrize(
-    "destination", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+    ("api", "destination"),
+    [
+        ("posit_connect", "duckdb"),
+        pytest.param("oscar", "postgres", marks=pytest.mark.postgres),
+    ],
+    indirect=["api"],
 )
 def test_an_upgrade_versions_the_stored_rows_in_place(
     old_code: Path, api: tuple, destination: str, request: pytest.FixtureRequest

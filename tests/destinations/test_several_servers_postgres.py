@@ -1,5 +1,6 @@
-"""Several servers into one PostgreSQL database: each server's schema, and the `<api>_all`
-views over them (the DuckDB case is tests/test_several_servers.py)."""
+"""Several servers into one PostgreSQL database: each server's schema, the `<api>_all`
+views over them and the insights over every server (the DuckDB case is
+tests/test_several_servers.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from assets.destinations import current_row_counts
 from assets.registry import OSCAR, POSIT_CONNECT
 from tests.test_several_servers import (  # noqa: F401 - `estate` is a fixture
     assert_all_views_union_every_server,
+    assert_insights_cover_every_server,
     estate,
     materialize_everything,
 )
@@ -22,6 +24,7 @@ def test_two_servers_of_each_api_load_side_by_side_with_views_over_both(
 ):
     assert materialize_everything().success
     assert_all_views_union_every_server()
+    assert_insights_cover_every_server(estate)
 
     servers = [server for api in (POSIT_CONNECT, OSCAR) for server in api.configured_servers()]
     before = {server.label: current_row_counts(server) for server in servers}

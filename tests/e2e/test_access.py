@@ -1,13 +1,11 @@
-"""Who can reach the UI and what they can do there: `tasks.py dev` listens on this machine
-only, and the read-only webserver (deploy/DEPLOY.md, "Who gets in") shows status but refuses
-every change, asked through GraphQL the way the UI asks."""
+"""What the read-only webserver (deploy/DEPLOY.md, "Who gets in") lets people do: it shows
+status but refuses every change, asked through GraphQL the way the UI asks. (That `tasks.py dev`
+listens on this machine only is checked by tests/e2e/test_dagster_dev.py, which starts it.)"""
 
 from __future__ import annotations
 
 import os
-import socket
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,6 +13,7 @@ from assets.registry import POSIT_CONNECT
 from tests.e2e.test_dagster_dev import (
     LAUNCH,
     SELECTOR,
+    STARTUP_SECONDS,
     GraphQL,
     free_port,
     location_loaded,
@@ -26,45 +25,6 @@ from tests.helpers import materialize_api
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 SCHEDULE = "posit_connect_catalog_schedule"
-# dagster dev starts a webserver, a daemon and a code server: on a busy 2-core machine that
-# took over 60 s
-STARTUP_SECONDS = 180
-LISTEN = "0A"  # TCP state LISTEN in /proc/net/tcp
-
-
-def listening_addresses(port: int) -> set[str]:
-    """Local addresses with a listening TCP socket on `port`, IPv4 and IPv6 (Linux's /proc)."""
-    addresses = set()
-    step = -1 if sys.byteorder == "little" else 1
-    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
-        if not Path(table).exists():  # no IPv6 on this machine
-            continue
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, hex_port = local.split(":")
-            if state == LISTEN and int(hex_port, 16) == port:
-                # the kernel prints each 32-bit word of the address in host byte order
-                words = [bytes.fromhex(address[i : i + 8]) for i in range(0, len(address), 8)]
-                addresses.add(socket.inet_ntop(family, b"".join(w[::step] for w in words)))
-    return addresses
-
-
-@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's socket table")
-def test_tasks_dev_listens_on_this_machine_only(posit_sim, oscar_sim, isolated_env):
-    """`python3 tasks.py dev` runs `python -m tools.load_all --dev` (with servers configured it
-    starts no simulator): its UI answers on 127.0.0.1 and on no other address."""
-    port = free_port()
-    log = isolated_env / "tasks_dev.log"
-    command = [sys.executable, "-m", "tools.load_all", "--dev", "--port", str(port)]
-    graphql = GraphQL(f"http://127.0.0.1:{port}/graphql")
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_WEBSERVER_HOST"}
-    with running(command, env, log):
-        # `tasks.py dev` reads workspace.yaml: the location has the project's name
-        wait_for("the code location", lambda: location_loaded(graphql), STARTUP_SECONDS, log)
-
-        assert listening_addresses(port) == {"127.0.0.1"}
-
-
 PERMISSIONS = "{ permissions { permission value } }"
 
 SCHEDULE_STATE = """

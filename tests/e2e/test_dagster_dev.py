@@ -1,7 +1,9 @@
-"""The real thing: `dagster dev` (webserver and daemon) against the Posit simulator, driven
-through the webserver's GraphQL API the way the UI drives it.
+"""The real thing: `python3 tasks.py dev` (`tools.load_all --dev`: `dagster dev`, webserver
+and daemon) against the simulators, driven through the webserver's GraphQL API the way the UI
+drives it.
 
-It finds every asset, check, schedule and sensor the code defines; launches two
+It listens on this machine only; it finds every asset, check, schedule and sensor the code
+defines; launches two
 materialisations of the posit_connect group at once (they share one DuckDB file, so the
 writer pool must queue them); then lets the change sensor notice a change on the server and
 checks that its run loaded it.
@@ -34,10 +36,11 @@ from tests.conftest import duckdb_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-LOCATION = "posit_connect_oscar"  # [tool.dagster] code_location_name
+LOCATION = "posit_connect_oscar"  # workspace.yaml's location_name
 REPOSITORY = "__repository__"
 CHANGE_SENSOR = "posit_connect_change_sensor"
-STARTUP_SECONDS = 90
+# a webserver, a daemon and a code server: over 60 s on a busy 2-core machine
+STARTUP_SECONDS = 180
 RUN_SECONDS = 120
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 # Sensors and schedules evaluate in threads, so a slow server never holds up the other ticks.
@@ -51,6 +54,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+LISTEN = "0A"  # TCP state LISTEN in /proc/net/tcp
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a listening TCP socket on `port`, IPv4 and IPv6 (Linux's /proc)."""
+    addresses = set()
+    step = -1 if sys.byteorder == "little" else 1
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        if not Path(table).exists():  # no IPv6 on this machine
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == LISTEN and int(hex_port, 16) == port:
+                # the kernel prints each 32-bit word of the address in host byte order
+                words = [bytes.fromhex(address[i : i + 8]) for i in range(0, len(address), 8)]
+                addresses.add(socket.inet_ntop(family, b"".join(w[::step] for w in words)))
+    return addresses
 
 
 def wait_for(what: str, probe: Callable[[], Any], seconds: float, log: Path) -> Any:
@@ -79,14 +102,16 @@ class GraphQL:
 
 
 @pytest.fixture
-def dagster_dev(posit_sim, isolated_env: Path) -> Iterator[tuple[GraphQL, Path]]:
-    """`dagster dev` in its own process group, with a DAGSTER_HOME of its own."""
+def dagster_dev(posit_sim, oscar_sim, isolated_env: Path) -> Iterator[tuple[GraphQL, Path]]:
+    """`tasks.py dev` in its own process group, with a DAGSTER_HOME of its own (with servers
+    configured it starts no simulator of its own)."""
     home = Path(os.environ["DAGSTER_HOME"])
     instance_config = yaml.safe_load((REPO_ROOT / "dagster_home" / "dagster.yaml").read_text())
     (home / "dagster.yaml").write_text(yaml.safe_dump({**instance_config, **DAEMON_SETTINGS}))
     port = free_port()
     env = {
-        **os.environ,  # the simulator's URL and key, DUCKDB_DIR, DLT_DATA_DIR, DAGSTER_HOME
+        # the simulators' URLs and keys, DUCKDB_DIR, DLT_DATA_DIR, DAGSTER_HOME; the default host
+        **{k: v for k, v in os.environ.items() if k != "DAGSTER_WEBSERVER_HOST"},
         "CHANGE_SENSOR_INTERVAL_SECONDS": "5",
         # nothing scheduled fires while the test runs
         "CATALOG_REFRESH_CRON": "0 0 1 1 *",
@@ -95,7 +120,7 @@ def dagster_dev(posit_sim, isolated_env: Path) -> Iterator[tuple[GraphQL, Path]]
         "DAGSTER_WEBSERVER_URL": f"http://127.0.0.1:{port}",
     }
     log = isolated_env / "dagster_dev.log"
-    command = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
+    command = [sys.executable, "-m", "tools.load_all", "--dev", "--port", str(port)]
     graphql = GraphQL(f"http://127.0.0.1:{port}/graphql")
     with running(command, env, log):
         wait_for("the code location", lambda: location_loaded(graphql), STARTUP_SECONDS, log)
@@ -269,6 +294,11 @@ def current_content_rows() -> int:
 def test_dagster_dev_shows_everything_runs_it_and_refreshes_on_a_change(dagster_dev, posit_sim):
     graphql, log = dagster_dev
     started = time.monotonic()
+
+    # 0. The UI answers on this machine and on no other address (Linux's socket table).
+    if Path("/proc/net/tcp").exists():
+        port = int(graphql.url.split(":")[-1].split("/")[0])
+        assert listening_addresses(port) == {"127.0.0.1"}
 
     # 1. Everything the code defines is in the running Dagster, with its settings.
     shown = graphql(REPOSITORY_QUERY, selector=SELECTOR)["repositoryOrError"]

@@ -1,5 +1,6 @@
 """The insights on DuckDB: their numbers against Python's over the simulators' data, their
-charts and previews in the Dagster UI, pseudonyms, and failures that name the setting."""
+charts and previews in the Dagster UI, pseudonyms, and failures that name the setting (over
+several servers: tests/test_several_servers.py)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,6 @@ from tests.insights.expected import (
     check_posit_connect,
     insight_tables,
     materialize_insights,
-)
-from tests.test_several_servers import (  # noqa: F401 - `estate` is a fixture
-    estate,
-    materialize_everything,
 )
 from tools.report import write_report
 
@@ -79,15 +76,6 @@ def test_each_insight_shows_a_chart_and_its_top_rows(loaded):
             assert metadata["dagster/row_count"].value == len(tables[name].rows), name
             assert metadata["top_rows"].value.startswith("| server |"), name
             assert metadata["pseudonyms"].value is False
-
-
-def test_insights_cover_every_server_of_an_api(estate):  # noqa: F811
-    assert materialize_everything().success
-
-    for name, sim in estate.posit.items():
-        check_posit_connect(sim, insight_tables("posit_connect"), server=name)
-    for name, sim in estate.oscar.items():
-        check_oscar(sim, insight_tables("oscar"), server=name)
 
 
 def test_pseudonyms_replace_names_and_emails_in_the_insights_only(

@@ -191,8 +191,14 @@ def test_nothing_the_ui_shows_holds_a_secret(posit, oscar, instance, monkeypatch
         )
         assert requested.success
     window = {"start_date": "2020-01-01", "end_date": "2099-12-31"}
-    backfill = refresh_all.execute_in_process(
-        instance=instance, run_config={"ops": {"posit_connect_tables": {"config": window}}}
+    backfill = refresh_all.execute_in_process(  # only Posit Connect has event tables
+        instance=instance,
+        run_config={"ops": {"posit_connect_tables": {"config": window}}},
+        asset_selection=[
+            k
+            for k in repository.asset_graph.get_all_asset_keys()
+            if k.path[0] == POSIT_CONNECT.name
+        ],
     )
     assert backfill.success and backfill.get_asset_check_evaluations()
 
