@@ -124,7 +124,7 @@ class LoadMode:
     @property
     def keeps_versions(self) -> bool:
         """Whether the table keeps every version of a row (dlt's ``scd2`` merge)."""
-        return self.write_disposition.get("strategy") == "scd2"
+        return self.merge_strategy == "scd2"
 
     @property
     def merge_strategy(self) -> str | None:

@@ -55,6 +55,9 @@ TRANSIENT = [
 ]
 
 
+FAULTS = [*STATUS, *TRANSIENT]
+
+
 def fault_counts(faults: list[dict]) -> Counter:
     return Counter({str(f.get("status", f["kind"])): f["times"] for f in faults})
 
@@ -65,7 +68,7 @@ def test_status_transport_and_content_faults_are_retried_at_one_request_each(
     """One run through every kind of transient fault (one run, not one per kind: each is a
     full load of every table)."""
     monkeypatch.setenv("SOURCES__POSIT_CONNECT_SOURCE__REQUEST_TIMEOUT", "1")
-    for fault in [*STATUS, *TRANSIENT]:
+    for fault in FAULTS:
         posit.add_fault(**fault)
 
     result = run(POSIT_CONNECT, instance=instance)
@@ -73,7 +76,7 @@ def test_status_transport_and_content_faults_are_retried_at_one_request_each(
     assert result.success, failure_message(result)
     assert_posit_exact(posit)
     assert Counter(posit.stats()["faults"]) == fault_counts(STATUS) + fault_counts(TRANSIENT)
-    assert assert_each_fault_cost_one_retry(posit) == sum(f["times"] for f in [*STATUS, *TRANSIENT])
+    assert assert_each_fault_cost_one_retry(posit) == sum(f["times"] for f in FAULTS)
     # The retry of a 429 waited at least the Retry-After the server asked for.
     log = posit.request_times
     for index, (at, method, target, fault) in enumerate(log):
