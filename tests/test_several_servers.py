@@ -67,6 +67,14 @@ def materialize_everything(instance: DagsterInstance | None = None) -> Any:
     )
 
 
+def materialize_every_servers_tables() -> Any:
+    """A rerun of every server's tables alone: what a second run must not add to is there,
+    and the first run already showed the checks and the insights."""
+    defs = build_definitions()
+    tables = [a for a in defs.assets if all(k.path[1] != "insights" for k in a.keys)]
+    return materialize(tables, resources=defs.resources, instance=DagsterInstance.ephemeral())
+
+
 def materialized(result: Any) -> set[str]:
     return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
 
@@ -121,7 +129,7 @@ def test_each_servers_tables_hold_exactly_its_rows_and_a_second_run_adds_nothing
     assert_insights_cover_every_server(estate)
 
     rows = current_rows(estate)
-    assert materialize_everything().success
+    assert materialize_every_servers_tables().success
     assert current_rows(estate) == rows
     assert_all_views_union_every_server()
 

@@ -12,6 +12,7 @@ from tests.test_several_servers import (  # noqa: F401 - `estate` is a fixture
     assert_all_views_union_every_server,
     assert_insights_cover_every_server,
     estate,
+    materialize_every_servers_tables,
     materialize_everything,
 )
 
@@ -30,6 +31,6 @@ def test_two_servers_of_each_api_load_side_by_side_with_views_over_both(
     before = {server.label: current_row_counts(server) for server in servers}
     assert before["posit_connect/prod"]["content"] == 6
 
-    assert materialize_everything().success  # adds nothing; the views are rebuilt in place
+    assert materialize_every_servers_tables().success  # adds nothing; views rebuilt in place
     assert {server.label: current_row_counts(server) for server in servers} == before
     assert_all_views_union_every_server()
