@@ -130,15 +130,16 @@ def shared_load(root: Path, load: Callable[[], Any]) -> Iterator[SharedLoad]:
         yield SharedLoad(posit, oscar, results, {name: os.environ[name] for name in READ_BY_A_LOAD})
 
 
-def shared_load_fixtures(load: Callable[[], Any]) -> tuple[Any, Any]:
+def shared_load_fixtures(load: Callable[[], Any], scope: str = "module") -> tuple[Any, Any]:
     """The two fixtures of a module whose tests read one load: `shared_load_once` runs `load()`
     once for the module on each worker that runs its tests (`shared_load`; xdist's loadgroup,
     which would keep them on one worker, groups nothing with pytest 9.2), and `loaded` points
     each test at it, after the test's
     `isolated_env` whose dirs and settings it replaces. Assign both to module names:
-    `shared_load_once, loaded = shared_load_fixtures(...)`."""
+    `shared_load_once, loaded = shared_load_fixtures(...)`; in a package's conftest.py with
+    `scope="package"`, the modules of the package share one load."""
 
-    @pytest.fixture(scope="module", name="shared_load_once")
+    @pytest.fixture(scope=scope, name="shared_load_once")
     def once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLoad]:
         with shared_load(tmp_path_factory.mktemp("shared_load"), load) as loaded:
             yield loaded

@@ -8,7 +8,6 @@ import base64
 import re
 import secrets
 import struct
-from typing import Any
 
 import duckdb
 
@@ -17,7 +16,7 @@ from assets.insights.catalog import INSIGHTS
 from assets.insights.charts import HEIGHT_PX, WIDTH_PX
 from assets.insights.pseudonyms import KEY_SETTING, PSEUDONYMS_SETTING, pseudonym
 from assets.registry import OSCAR, POSIT_CONNECT
-from tests.helpers import files_containing, materialize_api, shared_load_fixtures
+from tests.helpers import files_containing, materialize_api
 from tests.insights.expected import (
     check_oscar,
     check_posit_connect,
@@ -32,19 +31,6 @@ PNG_DATA = re.compile(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)")
 def png_size(png: bytes) -> tuple[int, int]:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     return struct.unpack(">II", png[16:24])
-
-
-def load_both_apis_and_their_insights() -> dict[str, Any]:
-    """Each API's insights run (for the metadata it showed), after its tables' load."""
-    insights_runs = {}
-    for info in (POSIT_CONNECT, OSCAR):
-        assert materialize_api(info).success
-        insights_runs[info.name] = materialize_insights(info.name)
-        assert insights_runs[info.name].success
-    return insights_runs
-
-
-shared_load_once, loaded = shared_load_fixtures(load_both_apis_and_their_insights)
 
 
 def test_posit_connect_insights_match_the_simulators_data(loaded):

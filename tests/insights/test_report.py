@@ -13,9 +13,6 @@ import pytest
 from assets.destinations import REPO_ROOT
 from assets.insights.catalog import INSIGHTS
 from assets.insights.charts import HEIGHT_PX, WIDTH_PX
-from assets.registry import OSCAR, POSIT_CONNECT
-from tests.helpers import materialize_api
-from tests.insights.expected import materialize_insights
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,11 +34,8 @@ def chromium_or_skip() -> Path:
     return CHROMIUM
 
 
-def load_both_apis_and_write_the_report() -> Path:
-    """Both APIs loaded, their insights built, and the report written as a user does."""
-    for info in (POSIT_CONNECT, OSCAR):
-        assert materialize_api(info).success
-        assert materialize_insights(info.name).success
+def write_the_report() -> Path:
+    """The report of the shared load (tests/insights/conftest.py), written as a user does."""
     written = subprocess.run(
         [sys.executable, "-m", "tools.report"],
         cwd=REPO_ROOT,
@@ -54,11 +48,9 @@ def load_both_apis_and_write_the_report() -> Path:
     return Path(written.stdout.strip().removeprefix("Report: "))
 
 
-def test_the_report_holds_no_secret_and_renders_every_chart_offline_without_errors(
-    posit_sim, oscar_sim
-):
-    report = load_both_apis_and_write_the_report()
-    secrets = [*posit_sim.secrets(), *oscar_sim.secrets()]
+def test_the_report_holds_no_secret_and_renders_every_chart_offline_without_errors(loaded):
+    report = write_the_report()
+    secrets = [*loaded.posit.secrets(), *loaded.oscar.secrets()]
     assert len(secrets) > 5
     html = report.read_text()
     assert [secret[:6] + "..." for secret in secrets if secret in html] == []
