@@ -11,6 +11,7 @@ checks that its run loaded it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -144,11 +145,24 @@ def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[None
         yield
     finally:
         os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        # A code server that was mid-shutdown once outlived its webserver for good, in the
+        # group: whatever of the group is left after a grace period is killed.
+        deadline = time.monotonic() + 10
+        while group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        process.wait(timeout=10)
+
+
+def group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def location_loaded(graphql: GraphQL, name: str = LOCATION) -> bool:
