@@ -408,7 +408,7 @@ def fan_out(
         _remember_parents(state, seen, with_rows)
 
 
-def _remembered_parents(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bool]]:
+def _remembered_parents(state: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     """Each parent the last successful load saw (its key -> its change field), and those whose
     answer had rows. The state keeps them as JSON text: dlt walks every value of a pipeline's
     state each time it reads it (several times a run), and as dicts the parents of a server
@@ -416,15 +416,12 @@ def _remembered_parents(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     seen = state.get("seen", {})
     with_rows = state.get("with_rows", {})
     seen = orjson.loads(seen) if isinstance(seen, str) else dict(seen)
-    with_rows = dict.fromkeys(
-        orjson.loads(with_rows) if isinstance(with_rows, str) else with_rows, True
-    )
+    # a list as text; earlier versions kept {key: True} (iterating it gives the keys)
+    with_rows = set(orjson.loads(with_rows) if isinstance(with_rows, str) else with_rows)
     return seen, with_rows
 
 
-def _remember_parents(
-    state: dict[str, Any], seen: dict[str, Any], with_rows: dict[str, bool]
-) -> None:
+def _remember_parents(state: dict[str, Any], seen: dict[str, Any], with_rows: set[str]) -> None:
     # sorted: the same parents give the same text, so an unchanged run leaves the state unchanged
     state["seen"] = orjson.dumps(seen, option=orjson.OPT_SORT_KEYS).decode()
     state["with_rows"] = orjson.dumps(sorted(with_rows)).decode()
@@ -435,7 +432,7 @@ def _fan_out(
     parents: list[dict[str, Any]],
     fetch: Callable[[str], list[dict[str, Any]] | None],
     seen: dict[str, Any],
-    with_rows: dict[str, bool],
+    with_rows: set[str],
     max_concurrency: int,
     progress: Progress,
 ) -> Iterator[list[dict[str, Any]]]:
@@ -466,8 +463,9 @@ def _fan_out(
                 gone.append(parent_key)
                 continue
             if rows:
-                with_rows[parent_key] = True
-            elif with_rows.pop(parent_key, False):
+                with_rows.add(parent_key)
+            elif parent_key in with_rows:
+                with_rows.remove(parent_key)
                 emptied.append(parent_key)
             if held is not None:
                 answers.append((parent_key, rows))
@@ -496,7 +494,7 @@ def _fan_out(
     tombstones = [{key_column: k, DELETED_COLUMN: deleted_time} for k in (*gone, *emptied)]
     for parent_key in gone:
         seen.pop(parent_key, None)
-        with_rows.pop(parent_key, None)
+        with_rows.discard(parent_key)
     if tombstones:
         yield tombstones
 

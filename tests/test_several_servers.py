@@ -57,22 +57,19 @@ def estate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
         yield Estate({"prod": prod, "staging": staging}, {"east": east, "west": west})
 
 
-def materialize_everything(instance: DagsterInstance | None = None) -> Any:
+def materialize_everything(
+    instance: DagsterInstance | None = None, *, tables_only: bool = False
+) -> Any:
+    """Every asset with each table's checks after its load; `tables_only`: every server's
+    tables alone (a rerun after a first run that showed the checks and the insights)."""
     defs = build_definitions()
+    tables = [a for a in defs.assets if a.node_def.name.endswith("_tables")]
     return materialize(
-        [*defs.assets, *defs.asset_checks],  # each table's checks after its load
+        tables if tables_only else [*defs.assets, *defs.asset_checks],
         resources=defs.resources,
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
-
-
-def materialize_every_servers_tables() -> Any:
-    """A rerun of every server's tables alone: what a second run must not add to is there,
-    and the first run already showed the checks and the insights."""
-    defs = build_definitions()
-    tables = [a for a in defs.assets if all(k.path[1] != "insights" for k in a.keys)]
-    return materialize(tables, resources=defs.resources, instance=DagsterInstance.ephemeral())
 
 
 def materialized(result: Any) -> set[str]:
@@ -129,7 +126,7 @@ def test_each_servers_tables_hold_exactly_its_rows_and_a_second_run_adds_nothing
     assert_insights_cover_every_server(estate)
 
     rows = current_rows(estate)
-    assert materialize_every_servers_tables().success
+    assert materialize_everything(tables_only=True).success
     assert current_rows(estate) == rows
     assert_all_views_union_every_server()
 

@@ -12,7 +12,6 @@ from tests.test_several_servers import (  # noqa: F401 - `estate` is a fixture
     assert_all_views_union_every_server,
     assert_insights_cover_every_server,
     estate,
-    materialize_every_servers_tables,
     materialize_everything,
 )
 
@@ -31,6 +30,6 @@ def test_two_servers_of_each_api_load_side_by_side_with_views_over_both(
     before = {server.label: current_row_counts(server) for server in servers}
     assert before["posit_connect/prod"]["content"] == 6
 
-    assert materialize_every_servers_tables().success  # adds nothing; views rebuilt in place
+    assert materialize_everything(tables_only=True).success  # adds nothing; views rebuilt
     assert {server.label: current_row_counts(server) for server in servers} == before
     assert_all_views_union_every_server()
