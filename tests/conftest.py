@@ -4,6 +4,7 @@ no credentials leak in from the developer's shell."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,6 +97,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The end-to-end tests, the longest (up to a minute each), are handed out first: handed
     out last, one of them keeps a worker busy while the other has nothing left to run."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Started as a shell's background job, pytest inherits SIGINT ignored, and each Dagster run
+    in-process then points SIGTERM at that (Dagster maps SIGTERM to SIGINT): every process a test
+    starts afterwards would ignore `terminate()`, and its test would hang. Python's own handler
+    is reset to the default in those processes."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
