@@ -948,19 +948,23 @@ def _destination_merges(endpoint: Endpoint) -> bool:
     filesystem destination with LOAD_MERGE_FALLBACK=append) appends a full copy every run
     instead, and a skipped copy would be missing."""
     strategy = endpoint.load.merge_strategy
-    if strategy is None:
+    load_id = _current_load_id()
+    if strategy is None or load_id is None:
         return False
+    capabilities = _destination_capabilities(load_id)
+    return capabilities is not None and strategy in merge_strategies(capabilities, endpoint.table)
+
+
+@functools.lru_cache(maxsize=8)
+def _destination_capabilities(load_id: str) -> DestinationCapabilitiesContext | None:
+    """The capabilities of the destination that load `load_id` goes to, looked up once per
+    load: `dlt.current.pipeline()` resolves the pipeline's configuration at every call (40 ms,
+    half a second per run when each snapshot table asked)."""
     try:
         destination = dlt.current.pipeline().destination
     except Exception:
-        return False
-    if destination is None:
-        return False
-    # resolving capabilities reads config (~40 ms): once per destination, not once per table
-    capabilities = _CAPABILITIES.get(destination.destination_type)
-    if capabilities is None:
-        capabilities = _CAPABILITIES[destination.destination_type] = destination.capabilities()
-    return strategy in merge_strategies(capabilities, endpoint.table)
+        return None
+    return None if destination is None else destination.capabilities()
 
 
 def merge_strategies(capabilities: DestinationCapabilitiesContext, table: str) -> list[str]:
@@ -971,10 +975,6 @@ def merge_strategies(capabilities: DestinationCapabilitiesContext, table: str) -
         table_schema = {"name": table, "write_disposition": "merge"}
         strategies = capabilities.merge_strategies_selector(strategies, table_schema=table_schema)
     return list(strategies)
-
-
-# destination type -> its capabilities, as resolved for the first table that asked
-_CAPABILITIES: dict[str, DestinationCapabilitiesContext] = {}
 
 
 def _fanout_rows(api: RestApi, endpoint: Endpoint, max_concurrency: int) -> Rows:
