@@ -958,8 +958,8 @@ def _destination_merges(endpoint: Endpoint) -> bool:
 @functools.lru_cache(maxsize=8)
 def _destination_capabilities(load_id: str) -> DestinationCapabilitiesContext | None:
     """The capabilities of the destination that load `load_id` goes to, looked up once per
-    load: `dlt.current.pipeline()` resolves the pipeline's configuration at every call (40 ms,
-    half a second per run when each snapshot table asked)."""
+    load, not once per snapshot table: `dlt.current.pipeline()` resolves the pipeline's
+    configuration at every call."""
     try:
         destination = dlt.current.pipeline().destination
     except Exception:
