@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import socket
 import ssl
 import sys
@@ -287,11 +286,7 @@ class Simulator:
 
     def serve_until_interrupted(self, details: Callable[[], list[str]]) -> None:
         """Standalone use: the URL first, then `details()` (what a client needs, once the
-        port is bound), until Ctrl-C or SIGTERM."""
-        # SIGTERM stops it even when started by a process that ignores SIGTERM (its children
-        # inherit that): Dagster points SIGTERM at SIGINT's handler, which a shell's
-        # background job ignores.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        port is bound), until Ctrl-C."""
         self.start()
         print(f"{self.name} simulator listening on {self.url}")
         print("\n".join(details()), flush=True)
